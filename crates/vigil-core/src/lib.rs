@@ -1,0 +1,19 @@
+//! Vigil's shared vocabulary.
+//!
+//! Every capability crate speaks in these types, so a stage of one pipeline can be tested
+//! alone and the server can store what any of them produce. Nothing here does I/O apart
+//! from the output writers in [`format`], which write to any `std::io::Write`.
+
+pub mod format;
+pub mod inventory;
+pub mod package;
+pub mod severity;
+
+pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
+pub use package::{Ecosystem, Location, Package, SourcePackage};
+pub use severity::Severity;
+
+/// The version of Vigil's own JSON schema for inventories (`--format json`).
+///
+/// Bumped whenever a field changes meaning or disappears; adding a field does not bump it.
+pub const INVENTORY_SCHEMA_VERSION: u32 = 1;

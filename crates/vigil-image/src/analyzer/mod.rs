@@ -1,0 +1,110 @@
+//! Analyzers: one per file type, fed by a single pass over the image.
+//!
+//! Modelled on Trivy's `analyzer.go`: an analyzer first says from a file's path and
+//! metadata whether it wants the file ([`Analyzer::required`]); only then are the bytes
+//! read and handed to [`Analyzer::analyze`]. The list in [`all`] is explicit, so adding an
+//! analyzer is one new file plus one line there.
+
+use vigil_core::{OsInfo, Package};
+
+mod apk;
+mod dpkg;
+mod node;
+mod os_release;
+
+pub use os_release::OS_RELEASE_PATHS;
+mod python;
+
+/// What the walk knows about a regular file before reading it (only regular files, and
+/// links resolved to them, are offered to analyzers).
+#[derive(Debug, Clone, Copy)]
+pub struct FileInfo<'a> {
+    /// Path relative to the image root, without a leading `/` (`etc/os-release`).
+    pub path: &'a str,
+    /// Size in bytes.
+    pub size: u64,
+    /// Unix permission bits (`0o755`).
+    pub mode: u32,
+}
+
+impl FileInfo<'_> {
+    /// The last path component.
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(self.path)
+    }
+
+    /// True if any execute bit is set.
+    pub fn is_executable(&self) -> bool {
+        self.mode & 0o111 != 0
+    }
+}
+
+/// What an analyzer found in one file.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Found {
+    /// The operating system, from an os-release file.
+    pub os: Option<OsInfo>,
+    /// Packages; their location path is filled in by the walk when left empty.
+    pub packages: Vec<Package>,
+    /// Files installed by the OS package manager (image paths with a leading `/`), so that
+    /// language packages it installed are not reported twice.
+    pub owned_files: Vec<String>,
+    /// Licenses for OS packages found apart from the package database (dpkg copyright
+    /// files): (package name, licenses).
+    pub licenses: Vec<(String, Vec<String>)>,
+    /// Problems that did not stop the analyzer but make its answer partial.
+    pub warnings: Vec<String>,
+}
+
+impl Found {
+    /// True when there is nothing to keep.
+    pub fn is_empty(&self) -> bool {
+        self.os.is_none()
+            && self.packages.is_empty()
+            && self.owned_files.is_empty()
+            && self.licenses.is_empty()
+            && self.warnings.is_empty()
+    }
+}
+
+/// A file could not be understood; becomes a warning naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AnalyzeError(pub String);
+
+impl AnalyzeError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> AnalyzeError {
+        AnalyzeError(message.into())
+    }
+}
+
+/// One kind of file Vigil understands.
+pub trait Analyzer: Send + Sync {
+    /// Short stable name, recorded as the package's `found_by`.
+    fn name(&self) -> &'static str;
+    /// Bumped whenever the analyzer's output for the same input changes; part of cache keys.
+    fn version(&self) -> u32;
+    /// Whether the file should be read and passed to [`Analyzer::analyze`].
+    fn required(&self, file: &FileInfo<'_>) -> bool;
+    /// Reads the file's content. `content` is at most [`crate::Limits::max_file_bytes`].
+    fn analyze(&self, file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError>;
+}
+
+/// Every analyzer, in the order their results are reported.
+pub fn all() -> Vec<Box<dyn Analyzer>> {
+    vec![
+        Box::new(os_release::OsRelease),
+        Box::new(dpkg::DpkgStatus),
+        Box::new(dpkg::DpkgFileLists),
+        Box::new(dpkg::DpkgCopyright),
+        Box::new(apk::ApkInstalled),
+        Box::new(python::PythonInstalled),
+        Box::new(node::NodePackageJson),
+    ]
+}
+
+/// Splits text into lines without allocating, accepting `\n` and `\r\n`.
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+}

@@ -1,0 +1,54 @@
+//! `vigil`: open-source container security in one binary.
+
+mod cmd;
+mod logging;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Vigil finds what is in your container images and what is wrong with them.
+///
+/// Start with `vigil demo`, which builds a small image and lists its packages, or
+/// `vigil sbom TARGET` on an image of your own.
+#[derive(Parser)]
+#[command(
+    name = "vigil",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace). `RUST_LOG` overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = logging::LogFormat::Text, global = true)]
+    log_format: logging::LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every package in an image (a software bill of materials).
+    Sbom(cmd::sbom::Args),
+    /// Build a small demo image from material Vigil ships, then inventory it.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose, cli.log_format);
+    let result = match cli.command {
+        Command::Sbom(args) => cmd::sbom::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
