@@ -86,9 +86,55 @@ fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// A layer blob as stored, with what the config records for it.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    /// The bytes of the blob (compressed or not).
+    pub bytes: Vec<u8>,
+    /// Its media type.
+    pub media_type: String,
+    /// The digest of the uncompressed tar.
+    pub diff_id: String,
+}
+
+/// Compresses a layer into its blob.
+pub fn layer_blob(spec: &LayerSpec) -> std::io::Result<Blob> {
+    let tar = layer_tar(&spec.entries)?;
+    let media_type = match spec.compression {
+        Compression::None => "application/vnd.oci.image.layer.v1.tar",
+        Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+    };
+    Ok(Blob {
+        bytes: compress(&tar, spec.compression)?,
+        media_type: media_type.to_string(),
+        diff_id: digest(&tar),
+    })
+}
+
 /// Writes an OCI image layout at `dir` holding one linux/amd64 image tagged `tag`.
 /// Returns the manifest digest.
 pub fn write_oci_layout(dir: &Path, tag: &str, layers: &[LayerSpec]) -> Result<String, ImageError> {
+    let blobs = layers
+        .iter()
+        .map(layer_blob)
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| ImageError::io(dir, e))?;
+    write_oci_layout_blobs(dir, tag, &blobs)
+}
+
+/// Writes an OCI image layout from ready-made layer blobs (which tests may corrupt).
+pub fn write_oci_layout_blobs(dir: &Path, tag: &str, blobs: &[Blob]) -> Result<String, ImageError> {
+    write_oci_layout_for(dir, tag, "amd64", blobs)
+}
+
+/// Writes an OCI image layout for a linux image of architecture `arch` (`amd64`, `arm64`).
+pub fn write_oci_layout_for(
+    dir: &Path,
+    tag: &str,
+    arch: &str,
+    blobs: &[Blob],
+) -> Result<String, ImageError> {
     let io = |e| ImageError::io(dir, e);
     std::fs::create_dir_all(dir.join("blobs/sha256")).map_err(io)?;
     let put = |bytes: &[u8]| -> Result<String, ImageError> {
@@ -99,26 +145,19 @@ pub fn write_oci_layout(dir: &Path, tag: &str, layers: &[LayerSpec]) -> Result<S
     };
     let mut layer_descs = Vec::new();
     let mut diff_ids = Vec::new();
-    for spec in layers {
-        let tar = layer_tar(&spec.entries).map_err(io)?;
-        diff_ids.push(digest(&tar));
-        let blob = compress(&tar, spec.compression).map_err(io)?;
-        let media_type = match spec.compression {
-            Compression::None => "application/vnd.oci.image.layer.v1.tar",
-            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
-        };
+    for blob in blobs {
+        diff_ids.push(blob.diff_id.clone());
         layer_descs.push(serde_json::json!({
-            "mediaType": media_type,
-            "digest": put(&blob)?,
-            "size": blob.len(),
+            "mediaType": blob.media_type,
+            "digest": put(&blob.bytes)?,
+            "size": blob.bytes.len(),
         }));
     }
-    let history: Vec<_> = (0..layers.len())
+    let history: Vec<_> = (0..blobs.len())
         .map(|i| serde_json::json!({"created_by": format!("vigil build layer {i}")}))
         .collect();
     let config = serde_json::to_vec(&serde_json::json!({
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "config": {},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},

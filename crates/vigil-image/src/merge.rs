@@ -145,10 +145,14 @@ impl Merged {
                     todo.extend(target.split('/').rev().map(str::to_string));
                 }
                 Some(_) => {}
+                // Tars need not list parent folders: a missing middle component is an
+                // implied folder; a missing last one means the path does not exist.
+                None if todo.iter().any(|p| !p.is_empty() && p != ".") => {}
                 None => return None,
             }
         }
-        Some(done.join("/"))
+        let resolved = done.join("/");
+        self.nodes.contains_key(&resolved).then_some(resolved)
     }
 }
 
