@@ -53,7 +53,17 @@ fn scan_layers(
                     if i >= count {
                         break;
                     }
+                    let started = std::time::Instant::now();
                     let result = source.scan_layer(i, walker);
+                    if let (Ok(scan), Some(desc)) = (&result, source.meta().layers.get(i)) {
+                        tracing::debug!(
+                            layer = %desc.name,
+                            entries = scan.nodes.len(),
+                            analyzed = scan.results.len(),
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "layer read"
+                        );
+                    }
                     let failed = result.is_err();
                     if let Ok(mut slots) = slots.lock()
                         && let Some(slot) = slots.get_mut(i)

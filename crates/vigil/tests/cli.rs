@@ -1,0 +1,112 @@
+//! The `vigil` binary as users run it.
+
+use std::process::Command;
+
+fn vigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+#[test]
+fn demo_builds_and_inventories_its_image() {
+    let out = vigil().args(["demo", "--format", "json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv["complete"], true);
+    assert_eq!(inv["os"]["id"], "debian");
+    let names: Vec<&str> = inv["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for want in ["bash", "libssl3", "lodash", "PyYAML"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // The application layer's whiteout removed /etc/motd; nothing refers to it.
+    assert_eq!(inv["layers"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn sbom_writes_the_output_file_and_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let status = vigil()
+        .args(["demo", "--keep"])
+        .arg(&layout)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let out_file = dir.path().join("inv.json");
+    let target = format!("oci:{}:demo", layout.display());
+    let out = vigil()
+        .args(["sbom", &target, "-f", "json", "-o"])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let inv: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(inv["target"]["kind"], "oci");
+
+    let table = vigil().args(["sbom", &target]).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("OS: Debian GNU/Linux 12 (bookworm)"),
+        "{text}"
+    );
+    assert!(text.contains("lodash"), "{text}");
+}
+
+#[test]
+fn bad_targets_fail_with_a_message() {
+    let out = vigil()
+        .args(["sbom", "oci:/nonexistent/layout"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/layout"), "{err}");
+
+    let out = vigil()
+        .args(["sbom", "dir:/", "--format", "xml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("xml"));
+}
+
+#[test]
+fn help_and_version() {
+    let out = vigil().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("sbom") && help.contains("demo"), "{help}");
+    let out = vigil().args(["sbom", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-archive:FILE"));
+    let out = vigil().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("vigil "));
+}
+
+#[test]
+fn json_logs_on_request() {
+    let out = vigil()
+        .args(["-v", "--log-format", "json", "demo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON log line");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(v["level"].is_string(), "{line}");
+}
