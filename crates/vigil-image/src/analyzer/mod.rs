@@ -104,6 +104,11 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
     ]
 }
 
+/// The analyzer with this [`Analyzer::name`], for fuzz targets and tools that test one.
+pub fn by_name(name: &str) -> Option<Box<dyn Analyzer>> {
+    all().into_iter().find(|a| a.name() == name)
+}
+
 /// Splits text into lines without allocating, accepting `\n` and `\r\n`.
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
