@@ -242,6 +242,22 @@ fn scanning_the_installed_root() {
             )
         })
         .collect();
+    // Without the rpmdb, the Python analyzer does report the distribution rpm installed.
+    let alone = tempfile::tempdir().unwrap();
+    let site = "usr/lib/python3.11/site-packages/hello_rpm-1.0.dist-info";
+    std::fs::create_dir_all(alone.path().join(site)).unwrap();
+    std::fs::copy(
+        root.join(site).join("METADATA"),
+        alone.path().join(site).join("METADATA"),
+    )
+    .unwrap();
+    let without = vigil_image::sbom(
+        &format!("dir:{}", alone.path().display()),
+        &vigil_image::SourceOptions::default(),
+    )
+    .unwrap();
+    let pypi: Vec<_> = without.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(pypi, ["hello-rpm"]);
     let db = "/var/lib/rpm/rpmdb.sqlite";
     assert_eq!(
         names,
@@ -318,4 +334,31 @@ fn damaged_real_databases() {
             let _ = RpmDb.analyze(&info, &bad);
         }
     }
+}
+
+/// An ndb file written by rpm's own ndb code (see tests/fixtures/rpm/README.md); needs
+/// no tools, so it always runs.
+#[test]
+fn ndb_written_by_rpm() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/rpm/rpm-written-ndb-Packages.db");
+    let found = analyze("usr/lib/sysimage/rpm/Packages.db", &file);
+    assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+    let rows: Vec<(String, String)> = rows(&found).into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        rows,
+        [
+            (s("vigil-big"), s("3.1.0~rc1-7")),
+            (s("vigil-foo"), s("0.9-1.fc99")),
+            (s("vigil-hello"), s("2:1.4.2-3.vg1")),
+            (s("vigil-libfoo"), s("0.9-1.fc99")),
+        ]
+    );
+    assert_eq!(found.owned_files.len(), 319);
+    assert!(
+        found
+            .owned_files
+            .iter()
+            .any(|f| f == "/usr/share/vigil-big/directory-with-a-long-name-12/file-with-a-fairly-long-name-25.txt")
+    );
 }

@@ -1,15 +1,15 @@
 //! RPM packages: the rpm database in each of its three on-disk formats, read in-process
 //! (no `rpm` binary, no librpm).
 //!
-//! - [`sqlite`]: `rpmdb.sqlite` (rpm ≥ 4.16: Fedora 33+, RHEL 9 and its rebuilds, Amazon
+//! - `sqlite`: `rpmdb.sqlite` (rpm ≥ 4.16: Fedora 33+, RHEL 9 and its rebuilds, Amazon
 //!   Linux 2023, CBL-Mariner 2);
-//! - [`bdb`]: the Berkeley DB hash file `Packages` (RHEL/CentOS ≤ 8, Amazon Linux 2);
-//! - [`ndb`]: rpm's own `Packages.db` (SUSE, openSUSE).
+//! - `bdb`: the Berkeley DB hash file `Packages` (RHEL/CentOS ≤ 8, Amazon Linux 2);
+//! - `ndb`: rpm's own `Packages.db` (SUSE, openSUSE).
 //!
-//! All three store the same thing: one [`header`] blob per installed package. The format
-//! is told from the file's first bytes, not its name. Every reader feeds blobs to one
-//! [`Collector`], which holds the limits that keep a hostile database from costing more
-//! than a small multiple of its own size.
+//! All three store the same thing: one header blob per installed package, read by
+//! [`parse_header_blob`]. The format is told from the file's first bytes, not its name.
+//! Every reader feeds blobs to one `Collector`, which holds the limits that keep a
+//! hostile database from costing more than a small multiple of its own size.
 
 mod bdb;
 mod header;

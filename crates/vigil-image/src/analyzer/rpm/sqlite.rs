@@ -48,17 +48,12 @@ pub(super) fn read(content: &[u8], out: &mut Collector) -> Result<(), AnalyzeErr
     // bytes 18 and 19 (file format write/read version, 2 = WAL) are set back to 1
     // (rollback journal) in the copy SQLite gets. Any WAL content would be in the
     // separate `-wal` file, which rpm checkpoints into the database when it closes.
-    let mut head = [0u8; 100];
-    let n = content.len().min(head.len());
-    head[..n].copy_from_slice(content.get(..n).unwrap_or_default());
-    if n == head.len() && head[18] == 2 && head[19] == 2 {
-        head[18] = 1;
-        head[19] = 1;
+    let (first, rest) = content.split_at(content.len().min(100));
+    let mut head = first.to_vec();
+    if let Some(versions @ [2, 2]) = head.get_mut(18..20) {
+        versions.copy_from_slice(&[1, 1]);
     }
-    let reader = head
-        .get(..n)
-        .unwrap_or_default()
-        .chain(content.get(n..).unwrap_or_default());
+    let reader = head.as_slice().chain(rest);
     conn.deserialize_read_exact(MAIN_DB, reader, content.len(), true)
         .map_err(|e| err("loading the database", e))?;
     let mut calls = 0u32;
