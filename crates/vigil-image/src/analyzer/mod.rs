@@ -14,6 +14,7 @@ mod os_release;
 
 pub use os_release::OS_RELEASE_PATHS;
 mod python;
+pub mod rpm;
 
 /// What the walk knows about a regular file before reading it (only regular files, and
 /// links resolved to them, are offered to analyzers).
@@ -99,6 +100,7 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(dpkg::DpkgFileLists),
         Box::new(dpkg::DpkgCopyright),
         Box::new(apk::ApkInstalled),
+        Box::new(rpm::RpmDb),
         Box::new(python::PythonInstalled),
         Box::new(node::NodePackageJson),
     ]
