@@ -258,9 +258,12 @@ fn build(source: &dyn ImageSource, analyzers: &[Box<dyn Analyzer>], merged: Merg
     }
 }
 
-/// The purl of an OS package, with the distribution as namespace and qualifier.
+/// The purl of an OS package, with the distribution as namespace and qualifier. RPM
+/// epochs go in the `epoch` qualifier, as the purl spec asks; deb versions keep theirs.
 fn os_purl(p: &Package, os: Option<&OsInfo>) -> String {
     let namespace = match (p.ecosystem, os) {
+        // purl names Red Hat's namespace `redhat`, not os-release's `rhel`.
+        (_, Some(os)) if os.id == "rhel" => "redhat".into(),
         (_, Some(os)) => os.id.clone(),
         (Ecosystem::Deb, None) => "debian".into(),
         (Ecosystem::Apk, None) => "alpine".into(),
@@ -270,18 +273,42 @@ fn os_purl(p: &Package, os: Option<&OsInfo>) -> String {
     let arch = p.arch.clone().unwrap_or_default();
     let mut qualifiers: Vec<(&str, &str)> =
         vec![("arch", arch.as_str()), ("distro", distro.as_str())];
-    let upstream;
+    let mut version = p.version.as_str();
+    if p.ecosystem == Ecosystem::Rpm
+        && let Some((epoch, rest)) = p.version.split_once(':')
+        && epoch.bytes().all(|b| b.is_ascii_digit())
+    {
+        qualifiers.push(("epoch", epoch));
+        version = rest;
+    }
     if let Some(src) = &p.source
         && src.name != p.name
     {
-        upstream = src.name.clone();
-        qualifiers.push(("upstream", upstream.as_str()));
+        qualifiers.push(("upstream", src.name.as_str()));
     }
-    vigil_core::package::purl(
-        p.ecosystem,
-        &p.name,
-        &p.version,
-        Some(&namespace),
-        &qualifiers,
-    )
+    vigil_core::package::purl(p.ecosystem, &p.name, version, Some(&namespace), &qualifiers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpm_purls_carry_the_epoch_as_a_qualifier() {
+        let mut p = Package::new(Ecosystem::Rpm, "openssl-libs", "1:3.0.7-24.el9", "rpm", "");
+        p.arch = Some("x86_64".into());
+        p.source = Some(vigil_core::SourcePackage {
+            name: "openssl".into(),
+            version: "1:3.0.7-24.el9".into(),
+        });
+        let os = OsInfo {
+            id: "rhel".into(),
+            version_id: "9.3".into(),
+            ..OsInfo::default()
+        };
+        assert_eq!(
+            os_purl(&p, Some(&os)),
+            "pkg:rpm/redhat/openssl-libs@3.0.7-24.el9?arch=x86_64&distro=rhel-9.3&epoch=1&upstream=openssl"
+        );
+    }
 }
