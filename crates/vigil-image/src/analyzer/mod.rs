@@ -9,6 +9,7 @@ use vigil_core::{OsInfo, Package};
 
 mod apk;
 mod dpkg;
+mod java;
 mod node;
 mod os_release;
 
@@ -103,6 +104,7 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(rpm::RpmDb),
         Box::new(python::PythonInstalled),
         Box::new(node::NodePackageJson),
+        Box::new(java::JavaArchive),
     ]
 }
 
