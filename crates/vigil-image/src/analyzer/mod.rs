@@ -8,14 +8,17 @@
 use vigil_core::{OsInfo, Package};
 
 mod apk;
+mod dotnet;
 mod dpkg;
 mod java;
 mod node;
 mod os_release;
+mod php;
 
 pub use os_release::OS_RELEASE_PATHS;
 mod python;
 pub mod rpm;
+mod ruby;
 
 /// What the walk knows about a regular file before reading it (only regular files, and
 /// links resolved to them, are offered to analyzers).
@@ -105,6 +108,11 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(python::PythonInstalled),
         Box::new(node::NodePackageJson),
         Box::new(java::JavaArchive),
+        Box::new(ruby::GemSpec),
+        Box::new(ruby::GemfileLock),
+        Box::new(php::ComposerLock),
+        Box::new(php::ComposerInstalled),
+        Box::new(dotnet::DotnetDeps),
     ]
 }
 

@@ -93,16 +93,12 @@ pub(super) struct FileName<'a> {
 /// `log4j-1.2-api-2.17.1.jar` is `log4j-1.2-api` at `2.17.1`).
 pub(super) fn file_name(name: &str) -> FileName<'_> {
     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
-    let split = stem
-        .match_indices('-')
-        .map(|(i, _)| i)
-        .filter(|&i| {
-            i > 0
-                && stem
-                    .get(i + 1..)
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        })
-        .last();
+    let split = stem.rmatch_indices('-').map(|(i, _)| i).find(|&i| {
+        i > 0
+            && stem
+                .get(i + 1..)
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+    });
     match split.and_then(|i| Some((stem.get(..i)?, stem.get(i + 1..)?))) {
         Some((artifact, version)) if !artifact.ends_with('-') => FileName {
             artifact,
