@@ -23,7 +23,7 @@ impl Analyzer for ComposerLock {
     }
 
     fn required(&self, file: &FileInfo<'_>) -> bool {
-        file.file_name() == "composer.lock"
+        file.file_name() == "composer.lock" && !in_vendor_package(file.path)
     }
 
     fn analyze(&self, _file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError> {
@@ -49,6 +49,17 @@ impl Analyzer for ComposerLock {
         }
         Ok(out.found)
     }
+}
+
+/// True for `vendor/<vendor>/<package>/...`: a lock file a package shipped for its own
+/// development, not what the application installed (that is the application's lock and
+/// `vendor/composer/installed.json`).
+fn in_vendor_package(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    parts
+        .iter()
+        .position(|p| *p == "vendor")
+        .is_some_and(|i| parts.len() > i + 3)
 }
 
 /// `vendor/composer/installed.json`: Composer 1 writes an array of packages, Composer 2
@@ -226,6 +237,8 @@ mod tests {
     #[test]
     fn which_files() {
         assert!(ComposerLock.required(&file("var/www/composer.lock")));
+        assert!(ComposerLock.required(&file("vendor/composer.lock")));
+        assert!(!ComposerLock.required(&file("var/www/vendor/acme/log/composer.lock")));
         assert!(ComposerInstalled.required(&file("var/www/vendor/composer/installed.json")));
         assert!(!ComposerInstalled.required(&file("var/www/vendor/installed.json")));
         assert!(!ComposerInstalled.required(&file("var/www/vendor/composer/installed.php")));

@@ -206,7 +206,7 @@ impl Analyzer for GemfileLock {
     }
 
     fn required(&self, file: &FileInfo<'_>) -> bool {
-        matches!(file.file_name(), "Gemfile.lock" | "gems.locked")
+        matches!(file.file_name(), "Gemfile.lock" | "gems.locked") && !in_installed_gem(file.path)
     }
 
     fn analyze(&self, _file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError> {
@@ -219,6 +219,24 @@ impl Analyzer for GemfileLock {
         }
         Ok(found)
     }
+}
+
+/// True inside an installed gem's folder (`<GEM_HOME>/gems/rbs-2.1.0/steep/Gemfile.lock`,
+/// git gems in `bundler/gems/<name>-<rev>/`): gems ship the lock file of their own
+/// development, which says nothing about what the image runs. The folder is recognised
+/// as a `gems/` folder holding `<name>-<version>`.
+fn in_installed_gem(path: &str) -> bool {
+    let parts: Vec<&str> = std::iter::once("").chain(path.split('/')).collect();
+    parts.windows(4).any(|w| match w {
+        [before, "gems", dir, _] => {
+            *before == "bundler"
+                || dir.match_indices('-').any(|(i, _)| {
+                    dir.get(i + 1..)
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+                })
+        }
+        _ => false,
+    })
 }
 
 /// Reads the gems of every source section (`GEM`, `GIT`, `PATH`, `PLUGIN SOURCE`):
@@ -318,6 +336,15 @@ mod tests {
         assert!(GemfileLock.required(&file("srv/app/Gemfile.lock")));
         assert!(GemfileLock.required(&file("gems.locked")));
         assert!(!GemfileLock.required(&file("srv/Gemfile")));
+        // The development lock files that installed gems ship.
+        assert!(!GemfileLock.required(&file(
+            "usr/lib/ruby/gems/3.1.0/gems/rbs-2.1.0/steep/Gemfile.lock"
+        )));
+        assert!(!GemfileLock.required(&file("gems/typeprof-0.21.2/Gemfile.lock")));
+        assert!(!GemfileLock.required(&file(
+            "usr/local/bundle/bundler/gems/rails-8124c87b1f00/Gemfile.lock"
+        )));
+        assert!(GemfileLock.required(&file("srv/gems/myapp/Gemfile.lock")));
     }
 
     #[test]

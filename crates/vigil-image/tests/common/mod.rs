@@ -42,6 +42,22 @@ pub fn debian_fixture() -> Option<PathBuf> {
     }
 }
 
+/// The language-package fixture built by `scripts/fixtures/langs`.
+pub fn langs_fixture() -> Option<PathBuf> {
+    let dir = PathBuf::from(
+        std::env::var("VIGIL_FIXTURES").unwrap_or_else(|_| "/var/cache/vigil-fixtures".into()),
+    )
+    .join("langs");
+    if dir.join("ready").exists() {
+        Some(dir)
+    } else {
+        absent(&format!(
+            "the language fixture is missing ({}); build it with scripts/fixtures/langs",
+            dir.display()
+        ))
+    }
+}
+
 fn absent<T>(why: &str) -> Option<T> {
     if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
         panic!("{why}");

@@ -209,10 +209,10 @@ impl Walk<'_> {
 
         if !nested.is_empty() && level.depth >= self.bounds.max_depth {
             self.warn(format!(
-                "{}: {} archives nested deeper than {} levels were not read",
+                "{}: archives nested more than {} levels deep were not read ({})",
                 level.path,
-                nested.len(),
-                self.bounds.max_depth
+                self.bounds.max_depth,
+                nested.len()
             ));
             return Ok(());
         }
@@ -343,10 +343,12 @@ impl Walk<'_> {
     }
 
     fn budget_spent(&self) -> String {
-        format!(
-            "more than {} KiB decompressed",
-            self.bounds.max_inflated >> 10
-        )
+        let n = self.bounds.max_inflated;
+        if n.is_multiple_of(1 << 20) {
+            format!("more than {} MiB decompressed", n >> 20)
+        } else {
+            format!("more than {} KiB decompressed", n >> 10)
+        }
     }
 
     fn warn_read(&mut self, archive: &str, entry: &str, e: ReadError) {
@@ -570,7 +572,7 @@ mod tests {
         );
         assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
         assert!(
-            found.warnings[0].contains("nested deeper than 4 levels"),
+            found.warnings[0].contains("nested more than 4 levels deep were not read (1)"),
             "{:?}",
             found.warnings
         );
