@@ -111,6 +111,45 @@ pub(super) fn file_name(name: &str) -> FileName<'_> {
     }
 }
 
+/// True when two versions are the same as Maven writes them or as the bundle plugin
+/// rewrites them for OSGi manifests (`1.3` is `1.3.0`, `31.1-jre` is `31.1.0.jre`).
+pub(super) fn same_version(a: &str, b: &str) -> bool {
+    a == b || osgi(a) == osgi(b)
+}
+
+/// The OSGi form `major.minor.micro[.qualifier]` of a Maven version.
+fn osgi(version: &str) -> String {
+    let mut numbers: Vec<u64> = Vec::new();
+    let mut rest = version;
+    while numbers.len() < 3 {
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let Some(n) = rest.get(..end).and_then(|d| d.parse().ok()) else {
+            break;
+        };
+        numbers.push(n);
+        rest = rest.get(end..).unwrap_or_default();
+        match rest.strip_prefix('.') {
+            Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => rest = r,
+            _ => break,
+        }
+    }
+    numbers.resize(3, 0);
+    let qualifier = rest.trim_start_matches(['.', '-', '_']);
+    let mut out = format!(
+        "{}.{}.{}",
+        numbers.first().unwrap_or(&0),
+        numbers.get(1).unwrap_or(&0),
+        numbers.get(2).unwrap_or(&0)
+    );
+    if !qualifier.is_empty() {
+        out.push('.');
+        out.push_str(qualifier);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +177,17 @@ mod tests {
         );
         assert!(pom_properties(entry, "groupId=a\nartifactId=b\n").is_err());
         assert!(pom_properties(entry, "version=\n").is_err());
+    }
+
+    #[test]
+    fn osgi_versions() {
+        assert!(same_version("1.3", "1.3.0"));
+        assert!(same_version("31.1-jre", "31.1.0.jre"));
+        assert!(same_version("2.0-SNAPSHOT", "2.0.0.SNAPSHOT"));
+        assert!(same_version("4.2.3", "4.2.3"));
+        assert!(!same_version("3.2.12", "4.2.3"));
+        assert!(!same_version("1.3", "1.3.1"));
+        assert!(same_version("x", "x"));
     }
 
     #[test]

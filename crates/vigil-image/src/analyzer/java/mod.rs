@@ -6,9 +6,9 @@
 //! 1. every `META-INF/maven/<group>/<artifact>/pom.properties` is a package
 //!    `group:artifact` at `version`; shaded jars carry their dependencies' files too, and
 //!    those are reported as well;
-//! 2. when none of those files is the archive's own (its artifactId is the file name's, or
-//!    its version the manifest's, or it is the only one and the manifest names no
-//!    version), `META-INF/MANIFEST.MF` names the archive (see [`manifest::Manifest::coords`])
+//! 2. when none of those files is the archive's own (its artifactId is the file name's or
+//!    the manifest's `Implementation-Title`, or its version the manifest's, OSGi's `1.3.0`
+//!    matching Maven's `1.3`, or it is the only one and the manifest names no version), `META-INF/MANIFEST.MF` names the archive (see [`manifest::Manifest::coords`])
 //!    — with files from step 1 present, only when the manifest declares a version;
 //! 3. the file name fills what the manifest lacks: `commons-lang3-3.12.0.jar` is
 //!    `commons-lang3` at `3.12.0`, without a group (Trivy asks Maven Central for one;
@@ -245,12 +245,18 @@ impl Walk<'_> {
     fn identify(&mut self, level: &Level<'_>, poms: &[Coords], manifest: &Manifest) {
         let file = coords::file_name(level.file_name);
         let manifest_version = manifest.version();
+        let title = manifest.get("Implementation-Title");
         let own = poms
             .iter()
             .position(|p| {
                 p.artifact == file.artifact && file.version.is_none_or(|v| v == p.version)
             })
-            .or_else(|| manifest_version.and_then(|mv| poms.iter().position(|p| p.version == mv)))
+            .or_else(|| poms.iter().position(|p| Some(p.artifact.as_str()) == title))
+            .or_else(|| {
+                let mv = manifest_version?;
+                poms.iter()
+                    .position(|p| coords::same_version(&p.version, mv))
+            })
             .or_else(|| (poms.len() == 1 && manifest_version.is_none()).then_some(0));
         let licenses = manifest.licenses();
         for (i, c) in poms.iter().enumerate() {
@@ -494,6 +500,37 @@ mod tests {
         let single = zip(&[(&own, &own_props)]);
         let found = JavaArchive.analyze(&file("app.jar"), &single).unwrap();
         assert_eq!(found.packages.len(), 1);
+    }
+
+    #[test]
+    fn osgi_bundle_version_matches_the_pom() {
+        // Debian's geronimo-annotation-1.3-spec.jar: pom version 1.3, Bundle-Version 1.3.0.
+        let (p, props) = pom(
+            "org.apache.geronimo.specs",
+            "geronimo-annotation_1.3_spec",
+            "1.3",
+        );
+        let jar = zip(&[
+            (
+                "META-INF/MANIFEST.MF",
+                b"Bundle-SymbolicName: org.apache.geronimo.specs.geronimo-annotation_1.3\n _spec;singleton=true\nBundle-Version: 1.3.0\n",
+            ),
+            (&p, &props),
+        ]);
+        let found = JavaArchive
+            .analyze(
+                &file("usr/share/java/geronimo-annotation-1.3-spec.jar"),
+                &jar,
+            )
+            .unwrap();
+        assert_eq!(
+            names(&found),
+            [(
+                "org.apache.geronimo.specs:geronimo-annotation_1.3_spec".into(),
+                "1.3".into(),
+                "/".into()
+            )]
+        );
     }
 
     #[test]
