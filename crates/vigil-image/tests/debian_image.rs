@@ -44,7 +44,7 @@ fn check(target: &str, fixture: &std::path::Path) -> vigil_core::Inventory {
     // Licenses come from the copyright files.
     let bash = inv.packages.iter().find(|p| p.name == "bash").unwrap();
     assert!(
-        bash.licenses.iter().any(|l| l.starts_with("GPL-3")),
+        bash.licenses.iter().any(|l| l.starts_with("GPL-3.0")),
         "{:?}",
         bash.licenses
     );

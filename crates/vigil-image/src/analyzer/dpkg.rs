@@ -180,8 +180,14 @@ impl Analyzer for DpkgCopyright {
 fn copyright_licenses(text: &str) -> Vec<String> {
     fn add(out: &mut Vec<String>, name: &str) {
         let name = name.trim().trim_end_matches(['.', ',', ';', ')', '"']);
-        if !name.is_empty() && name.len() < 100 && !out.iter().any(|l| l == name) {
-            out.push(name.to_string());
+        // Some files put prose after `License:`; a licence name is a few words at most.
+        let words = name.split_whitespace().count();
+        if name.is_empty() || name.len() >= 100 || words > 7 {
+            return;
+        }
+        let name = dep5_to_spdx(name);
+        if !out.contains(&name) {
+            out.push(name);
         }
     }
     let mut out: Vec<String> = Vec::new();
@@ -205,9 +211,86 @@ fn copyright_licenses(text: &str) -> Vec<String> {
     out
 }
 
+/// Turns a DEP-5 licence (`GPL-2+`, `Apache-2`, `GPL-2+ or Artistic`) into SPDX
+/// (`GPL-2.0-or-later`, `Apache-2.0`, `GPL-2.0-or-later OR Artistic-1.0`) where the
+/// short names of the Debian copyright format have an SPDX equivalent; others are kept.
+pub fn dep5_to_spdx(expr: &str) -> String {
+    let mut out = Vec::new();
+    for word in expr.split_whitespace() {
+        match word.to_ascii_lowercase().as_str() {
+            "or" => out.push("OR".to_string()),
+            "and" => out.push("AND".to_string()),
+            "with" => out.push("WITH".to_string()),
+            _ => out.push(dep5_term(word.trim_end_matches(','))),
+        }
+    }
+    out.join(" ")
+}
+
+fn dep5_term(term: &str) -> String {
+    let fixed = match term.to_ascii_lowercase().as_str() {
+        "apache-2" | "apache-2.0" => Some("Apache-2.0"),
+        "apache-1.1" => Some("Apache-1.1"),
+        "expat" | "mit" => Some("MIT"),
+        "bsd-2-clause" => Some("BSD-2-Clause"),
+        "bsd-3-clause" => Some("BSD-3-Clause"),
+        "bsd-4-clause" => Some("BSD-4-Clause"),
+        "artistic" | "artistic-1" | "artistic-1.0" => Some("Artistic-1.0"),
+        "artistic-2" | "artistic-2.0" => Some("Artistic-2.0"),
+        "zlib" => Some("Zlib"),
+        "isc" => Some("ISC"),
+        "psf-2" => Some("PSF-2.0"),
+        "cc0" | "cc0-1.0" => Some("CC0-1.0"),
+        "mpl-1.1" => Some("MPL-1.1"),
+        "mpl-2.0" | "mpl-2" => Some("MPL-2.0"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return f.to_string();
+    }
+    // The GNU family: GPL-2, GPL-2+, LGPL-2.1+, AGPL-3, GFDL-1.3+.
+    let (base, plus) = match term.strip_suffix('+') {
+        Some(b) => (b, true),
+        None => (term, false),
+    };
+    if let Some((family, version)) = base.split_once('-') {
+        let family_up = family.to_ascii_uppercase();
+        if ["GPL", "LGPL", "AGPL", "GFDL"].contains(&family_up.as_str())
+            && !version.is_empty()
+            && version.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        {
+            let version = if version.contains('.') {
+                version.to_string()
+            } else {
+                format!("{version}.0")
+            };
+            let suffix = if plus { "or-later" } else { "only" };
+            return format!("{family_up}-{version}-{suffix}");
+        }
+    }
+    term.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dep5_names_become_spdx() {
+        assert_eq!(dep5_to_spdx("GPL-2+"), "GPL-2.0-or-later");
+        assert_eq!(dep5_to_spdx("LGPL-2.1"), "LGPL-2.1-only");
+        assert_eq!(
+            dep5_to_spdx("GPL-2+ or Artistic"),
+            "GPL-2.0-or-later OR Artistic-1.0"
+        );
+        assert_eq!(dep5_to_spdx("Apache-2"), "Apache-2.0");
+        assert_eq!(dep5_to_spdx("BSD-3-clause"), "BSD-3-Clause");
+        assert_eq!(dep5_to_spdx("public-domain"), "public-domain");
+        assert_eq!(
+            dep5_to_spdx("GPL-3+ with Autoconf-exception"),
+            "GPL-3.0-or-later WITH Autoconf-exception"
+        );
+    }
 
     const STATUS: &str = "Package: libssl3\nStatus: install ok installed\nPriority: optional\n\
 Architecture: amd64\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nDescription: Secure Sockets Layer\n \
@@ -261,8 +344,13 @@ Source: glibc (2.36-9+deb12u4)\nVersion: 2.36-9+deb12u4\n\nPackage: broken\nStat
     fn copyright_licenses_from_dep5_and_common_licenses() {
         let dep5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
 Files: *\nLicense: GPL-3+\n\nFiles: lib/*\nLicense: LGPL-2.1+\n\nLicense: GPL-3+\n text\n";
-        assert_eq!(copyright_licenses(dep5), ["GPL-3+", "LGPL-2.1+"]);
+        assert_eq!(
+            copyright_licenses(dep5),
+            ["GPL-3.0-or-later", "LGPL-2.1-or-later"]
+        );
         let old = "see /usr/share/common-licenses/GPL-2.\n";
-        assert_eq!(copyright_licenses(old), ["GPL-2"]);
+        assert_eq!(copyright_licenses(old), ["GPL-2.0-only"]);
+        let prose = "License: Redistribution and use in source and binary forms, with or without\n";
+        assert!(copyright_licenses(prose).is_empty());
     }
 }
