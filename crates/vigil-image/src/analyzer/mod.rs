@@ -9,8 +9,16 @@ use vigil_core::{OsInfo, Package};
 
 mod apk;
 mod dpkg;
+mod lock;
 mod node;
+mod npm_lock;
 mod os_release;
+mod pipenv;
+mod pnpm_lock;
+mod poetry;
+mod requirements;
+mod uv_lock;
+mod yarn_lock;
 
 pub use os_release::OS_RELEASE_PATHS;
 mod python;
@@ -101,6 +109,13 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(apk::ApkInstalled),
         Box::new(python::PythonInstalled),
         Box::new(node::NodePackageJson),
+        Box::new(requirements::PipRequirements),
+        Box::new(poetry::PoetryLock),
+        Box::new(pipenv::PipfileLock),
+        Box::new(uv_lock::UvLock),
+        Box::new(npm_lock::NpmLock),
+        Box::new(yarn_lock::YarnLock),
+        Box::new(pnpm_lock::PnpmLock),
     ]
 }
 
