@@ -41,7 +41,7 @@ impl Analyzer for PoetryLock {
             };
             let dev = match (&p.category, &p.groups) {
                 (Text(Some(c)), _) => c == "dev",
-                (_, Some(groups)) => !groups.0.iter().any(|g| g == "main"),
+                (_, Some(groups)) if !groups.0.is_empty() => !groups.0.iter().any(|g| g == "main"),
                 _ => false,
             };
             out.add(
@@ -70,7 +70,8 @@ struct Package {
     groups: Option<Strings>,
 }
 
-/// A list of strings; any other value, or non-string items, count as nothing.
+/// A list of strings; any other value, or non-string items, count as nothing (and a
+/// package whose groups say nothing is not marked dev).
 #[derive(Default)]
 struct Strings(Vec<String>);
 
@@ -157,7 +158,7 @@ url = "libs/local"
                 "colorama@0.4.6",
                 "iniconfig@2.1.0+dev",
                 "local-lib@0.1.0",
-                "odd@1.0+dev",
+                "odd@1.0",
                 "pyyaml@6.0.1"
             ]
         );
