@@ -11,9 +11,17 @@ mod apk;
 mod dotnet;
 mod dpkg;
 mod java;
+mod lock;
 mod node;
+mod npm_lock;
 mod os_release;
 mod php;
+mod pipenv;
+mod pnpm_lock;
+mod poetry;
+mod requirements;
+mod uv_lock;
+mod yarn_lock;
 
 pub use os_release::OS_RELEASE_PATHS;
 mod python;
@@ -113,6 +121,13 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(php::ComposerLock),
         Box::new(php::ComposerInstalled),
         Box::new(dotnet::DotnetDeps),
+        Box::new(requirements::PipRequirements),
+        Box::new(poetry::PoetryLock),
+        Box::new(pipenv::PipfileLock),
+        Box::new(uv_lock::UvLock),
+        Box::new(npm_lock::NpmLock),
+        Box::new(yarn_lock::YarnLock),
+        Box::new(pnpm_lock::PnpmLock),
     ]
 }
 
