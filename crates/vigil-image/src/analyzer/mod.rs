@@ -8,8 +8,11 @@
 use vigil_core::{OsInfo, Package};
 
 mod apk;
+mod cargo_lock;
 mod dotnet;
 mod dpkg;
+mod elf;
+mod gobinary;
 mod java;
 mod node;
 mod os_release;
@@ -19,6 +22,7 @@ pub use os_release::OS_RELEASE_PATHS;
 mod python;
 pub mod rpm;
 mod ruby;
+mod rustbinary;
 
 /// What the walk knows about a regular file before reading it (only regular files, and
 /// links resolved to them, are offered to analyzers).
@@ -113,6 +117,9 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(php::ComposerLock),
         Box::new(php::ComposerInstalled),
         Box::new(dotnet::DotnetDeps),
+        Box::new(gobinary::GoBinary),
+        Box::new(rustbinary::RustBinary),
+        Box::new(cargo_lock::CargoLock),
     ]
 }
 
