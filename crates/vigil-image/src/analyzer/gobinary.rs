@@ -18,7 +18,8 @@
 //! - the toolchain as package `stdlib`, version from `go1.22.3` -> `1.22.3` (cut at the
 //!   first space: `go1.22.3 X:boringcrypto`);
 //! - every `dep`, or, when a `=>` line replaces it, the replacement's path and version
-//!   (a local-folder replacement has a path like `../x` and no version, as in Trivy);
+//!   (a local-folder replacement is reported as Trivy and Syft do, with its folder as
+//!   name, `./x`, and the version Go records for it, `(devel)` since Go 1.18);
 //! - the main module (`mod` line); its version `(devel)` (any `go build` before Go 1.24)
 //!   is reported empty unless the `-ldflags` build setting sets a semantic version with
 //!   `-X <pkg>.version=` or `.ver=`, which also replaces a `v0.0.0-` pseudo-version.
@@ -117,7 +118,7 @@ fn read_raw(content: &[u8]) -> Result<Option<Raw<'_>>, AnalyzeError> {
 /// for a whole header after it.
 fn find_magic(data: &[u8], base: u64) -> Option<&[u8]> {
     memchr::memmem::find_iter(data, MAGIC)
-        .find(|&i| (base.wrapping_add(i as u64)) % ALIGN == 0 && data.len() - i >= HEADER)
+        .find(|&i| base.wrapping_add(i as u64).is_multiple_of(ALIGN) && data.len() - i >= HEADER)
         .and_then(|i| data.get(i..))
 }
 
@@ -295,10 +296,8 @@ fn parse_modinfo(text: &str) -> BuildInfo<'_> {
                 ),
                 _ => warn(&mut info, format!("module line {n}: malformed `=>` line")),
             }
-        } else if let Some(rest) = line.strip_prefix("build\t") {
-            if let Some(value) = rest.strip_prefix("-ldflags=") {
-                info.ldflags = Some(unquote(value));
-            }
+        } else if let Some(value) = line.strip_prefix("build\t-ldflags=") {
+            info.ldflags = Some(unquote(value));
         }
     }
     if problems > info.warnings.len() {
@@ -460,7 +459,8 @@ mod tests {
         dep\texample.com/old\tv1.0.0\n\
         =>\texample.com/new\tv1.1.0\th1:def=\n\
         dep\texample.com/local\tv0.0.0\n\
-        =>\t../local\t\t\n\
+        =>\t./local\t(devel)\t\n\
+        \n\
         build\t-compiler=gc\n\
         build\t-ldflags=\"-s -w -X 'example.com/hello/internal.Version=v2.4.1'\"\n";
 
@@ -566,7 +566,7 @@ mod tests {
         "stdlib 1.17.13",
         "github.com/a/b v1.2.3",
         "example.com/new v1.1.0",
-        "../local ",
+        "./local (devel)",
     ];
 
     #[test]
