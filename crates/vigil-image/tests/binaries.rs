@@ -59,14 +59,14 @@ fn names(found: &Found) -> Vec<String> {
     v
 }
 
-/// What Trivy's rules make of `go version -m` output: `stdlib` at the Go version, every
-/// dependency or its replacement, and the main module at the `-ldflags` version the
-/// fixture sets.
+/// What Trivy's rules make of `go version -m` output: `stdlib` at the Go version (with a
+/// `v`), every dependency or its replacement (`(devel)` read as no version), and the main
+/// module at the `-ldflags` version the fixture sets.
 fn expected_go(fx: &Path, binary: &str) -> Vec<String> {
     let text = std::fs::read_to_string(fx.join(format!("expected/go-{binary}.txt"))).unwrap();
     let mut lines = text.lines();
     let go = lines.next().unwrap().trim();
-    let mut out = vec![format!("stdlib@{}", go.strip_prefix("go").unwrap())];
+    let mut out = vec![format!("stdlib@v{}", go.strip_prefix("go").unwrap())];
     let mut deps: Vec<(String, String)> = Vec::new();
     for line in lines {
         let cols: Vec<&str> = line.trim_start_matches('\t').split('\t').collect();
@@ -77,6 +77,7 @@ fn expected_go(fx: &Path, binary: &str) -> Vec<String> {
             }
             ["dep", path, version, ..] => deps.push((path.to_string(), version.to_string())),
             ["=>", path, version, ..] => {
+                let version = if *version == "(devel)" { "" } else { version };
                 *deps.last_mut().unwrap() = (path.to_string(), version.to_string())
             }
             _ => {}
@@ -92,11 +93,11 @@ fn read(fx: &Path, rel: &str) -> Vec<u8> {
 }
 
 const HELLO: [&str; 5] = [
-    "./local@(devel)",
+    "./local@",
     "example.com/greet@v1.2.3",
     "example.com/hello@1.4.2",
     "example.com/new@v1.1.0",
-    "stdlib@1.19.8",
+    "stdlib@v1.19.8",
 ];
 
 #[test]

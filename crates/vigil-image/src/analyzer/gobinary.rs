@@ -10,21 +10,26 @@
 //!   endian) to Go string headers `(data pointer, length)` for `runtime.buildVersion` and
 //!   `runtime.modinfo`, followed here through the loadable segments.
 //!
-//! The blob is found in the `.go.buildinfo` section, else (no such section or no section
-//! headers at all) at an aligned magic in the data segment, else, for files without
-//! section headers, anywhere in the file.
+//! The blob is found in the `.go.buildinfo` section, else (no such section, or no section
+//! headers at all as `sstrip` leaves a file) at an aligned magic in the first writable
+//! loadable segment, as Go does; when the program headers are unreadable too, at an
+//! aligned magic anywhere in the file (only the inline format can then be decoded).
 //!
 //! What is reported follows Trivy (`pkg/dependency/parser/golang/binary`):
-//! - the toolchain as package `stdlib`, version from `go1.22.3` -> `1.22.3` (cut at the
-//!   first space: `go1.22.3 X:boringcrypto`);
-//! - every `dep`, or, when a `=>` line replaces it, the replacement's path and version
-//!   (a local-folder replacement is reported as Trivy and Syft do, with its folder as
-//!   name, `./x`, and the version Go records for it, `(devel)` since Go 1.18);
-//! - the main module (`mod` line); its version `(devel)` (any `go build` before Go 1.24)
-//!   is reported empty unless the `-ldflags` build setting sets a semantic version with
-//!   `-X <pkg>.version=` or `.ver=`, which also replaces a `v0.0.0-` pseudo-version.
-//!   GOPATH-mode binaries (Debian builds them so) have a `path` line and no `mod` line:
-//!   only `stdlib` is reported for them.
+//! - the toolchain as package `stdlib`, version from `go1.22.3` -> `v1.22.3` (cut at the
+//!   first space, `go1.22.3 X:boringcrypto`; the `v` as Go modules have it, as Trivy;
+//!   Syft reports `go1.22.3`);
+//! - every `dep`, or, when a `=>` line replaces it, the replacement's path and version; a
+//!   local-folder replacement is reported with its folder as name (`./x`) and no version
+//!   (Go records `(devel)`, which Trivy, and so Vigil, reports as no version);
+//! - the main module (`mod` line) with its version, none for `(devel)` (any `go build`
+//!   before Go 1.24), unless the `-ldflags` build setting stamps a semantic version with
+//!   `-X <pkg>.version=` or `.ver=` (see [`ldflags_version`]), which also replaces a
+//!   `v0.0.0` pseudo-version. GOPATH-mode binaries (Debian builds them so) have a `path`
+//!   line and no `mod` line: only `stdlib` is reported for them.
+//!
+//! Only ELF files are read (container images are Linux); Go's PE and Mach-O layouts are
+//! not.
 
 use super::elf::{self, Elf, Lookup};
 use super::{AnalyzeError, Analyzer, FileInfo, Found};
@@ -103,7 +108,8 @@ fn read_raw(content: &[u8]) -> Result<Option<Raw<'_>>, AnalyzeError> {
             .data_segment()
             .and_then(|(vaddr, data)| find_magic(data, vaddr));
     }
-    if blob.is_none() && matches!(elf.section, Lookup::NoSections | Lookup::Broken(_)) {
+    if blob.is_none() && elf.loads.is_err() {
+        // No usable program headers either: only the file offsets are left.
         blob = find_magic(content, 0);
     }
     match blob {
@@ -345,30 +351,139 @@ fn unquote(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The version set with `-X <something>.version=<semver>` (or `.ver`), as Trivy reads it:
-/// the flag forms `-X k=v`, `-X=k=v`, `--X k=v`, with optional quotes around `k=v`.
-fn ldflags_version(ldflags: &str) -> Option<String> {
-    let mut words = ldflags.split_whitespace();
+/// Most words read from the `-ldflags` setting.
+const MAX_LDFLAGS_WORDS: usize = 10_000;
+
+/// The main module's version from `-X <key>=<semver>` linker flags whose key ends in
+/// `.version` or `.ver`, as Trivy's `ParseLDFlags` picks it: flags split as a shell would
+/// (`shellwords`), `-X k=v`, `-X=k=v` or `-Xk=v` (several pairs joined by commas), later
+/// keys overriding earlier ones; then, in order, keys under `<main module>/cmd/`, keys
+/// whose last package is `main`, `common`, `version` or `cmd`, any other key. The first
+/// group with a version decides; two versions in it give none.
+fn ldflags_version(main: &str, ldflags: &str) -> Option<String> {
+    let words = shell_words(ldflags);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut words = words.iter();
     while let Some(word) = words.next() {
-        let assignment = match word {
-            "-X" | "--X" => words.next(),
-            _ => word
-                .strip_prefix("-X=")
-                .or_else(|| word.strip_prefix("--X=")),
-        };
-        let Some(assignment) = assignment else {
+        if word == "--" {
+            break;
+        }
+        let Some(rest) = word.strip_prefix("-X") else {
             continue;
         };
-        let assignment = assignment.trim_matches(|c| c == '\'' || c == '"');
-        let Some((key, value)) = assignment.split_once('=') else {
-            continue;
+        let value = match rest.strip_prefix('=') {
+            Some(v) => v,
+            None if rest.is_empty() => match words.next() {
+                Some(v) => v.as_str(),
+                None => break,
+            },
+            None => rest,
         };
-        let key = key.to_ascii_lowercase();
-        if (key.ends_with(".version") || key.ends_with(".ver")) && is_semver(value) {
-            return Some(value.to_string());
+        // pflag's string-to-string flag: one pair (quotes trimmed), or a comma list.
+        let list: Vec<&str> = if value.matches('=').count() == 1 {
+            vec![value.trim_matches('"')]
+        } else {
+            value.split(',').collect()
+        };
+        for pair in list {
+            if let Some((k, v)) = pair.split_once('=') {
+                pairs.retain(|(key, _)| key != k);
+                pairs.push((k.to_string(), v.to_string()));
+            }
         }
     }
-    None
+    let mut groups: [Vec<&str>; 3] = Default::default();
+    let cmd = format!("{main}/cmd/");
+    for (key, value) in &pairs {
+        let key = key.trim_start_matches('\'');
+        let value = value.trim_end_matches('\'');
+        let lower = key.to_ascii_lowercase();
+        if !(lower.ends_with(".version") || lower.ends_with(".ver")) || !is_semver(value) {
+            continue;
+        }
+        let last = lower.rsplit('/').next().unwrap_or(&lower);
+        let package = last.split('.').next().unwrap_or(last);
+        let group = if key.starts_with(&cmd) {
+            0
+        } else if ["main", "common", "version", "cmd"].contains(&package) {
+            1
+        } else {
+            2
+        };
+        if let Some(g) = groups.get_mut(group)
+            && !g.contains(&value)
+        {
+            g.push(value);
+        }
+    }
+    let group = groups.iter().find(|g| !g.is_empty())?;
+    match group.as_slice() {
+        [one] => Some((*one).to_string()),
+        _ => None,
+    }
+}
+
+/// Splits a command line into words as a POSIX shell would without expansions: blanks
+/// separate words, single quotes keep everything, double quotes keep all but `\"` and
+/// `\\`, a backslash outside quotes escapes the next character.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if words.len() >= MAX_LDFLAGS_WORDS {
+            break;
+        }
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => match chars.next() {
+                            Some(e @ ('"' | '\\')) => word.push(e),
+                            Some(e) => {
+                                word.push('\\');
+                                word.push(e);
+                            }
+                            None => word.push('\\'),
+                        },
+                        c => word.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(e) = chars.next() {
+                    word.push(e);
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// Go's `semver.IsValid`, also accepting the version without its leading `v`:
@@ -414,33 +529,51 @@ fn packages(raw: &Raw<'_>, found_by: &str) -> Found {
         warnings: info.warnings.clone(),
         ..Found::default()
     };
+    // Trivy's `checkVersion`: `(devel)` means no version.
+    let known = |v: &str| if v == "(devel)" { "" } else { v }.to_string();
     if let Some(main) = info.main.as_ref().filter(|m| !m.path.is_empty()) {
-        let (path, version) = main.replace.unwrap_or((main.path, main.version));
-        let mut version = if version == "(devel)" { "" } else { version }.to_string();
-        if (version.is_empty() || version.starts_with("v0.0.0-"))
-            && let Some(v) = info.ldflags.as_deref().and_then(ldflags_version)
-        {
-            version = v;
+        let mut version = known(main.version);
+        if version.is_empty() || version.starts_with("v0.0.0") {
+            let stamped = info
+                .ldflags
+                .as_deref()
+                .and_then(|flags| ldflags_version(main.path, flags));
+            if let Some(v) = stamped {
+                version = v;
+            }
         }
-        found
-            .packages
-            .push(Package::new(Ecosystem::Go, path, version, found_by, ""));
+        found.packages.push(Package::new(
+            Ecosystem::Go,
+            main.path,
+            version,
+            found_by,
+            "",
+        ));
     }
+    // `go1.22.3 X:boringcrypto` -> `v1.22.3`, with the `v` Go modules' versions have.
     let go = raw.go_version.as_ref();
     let go = go.strip_prefix("go").unwrap_or(go);
     let go = go.split(' ').next().unwrap_or(go);
-    found
-        .packages
-        .push(Package::new(Ecosystem::Go, "stdlib", go, found_by, ""));
+    found.packages.push(Package::new(
+        Ecosystem::Go,
+        "stdlib",
+        format!("v{go}"),
+        found_by,
+        "",
+    ));
     for dep in &info.deps {
         // Binaries of old Go versions may list a module with no path (Trivy skips it too).
         if dep.path.is_empty() {
             continue;
         }
         let (path, version) = dep.replace.unwrap_or((dep.path, dep.version));
-        found
-            .packages
-            .push(Package::new(Ecosystem::Go, path, version, found_by, ""));
+        found.packages.push(Package::new(
+            Ecosystem::Go,
+            path,
+            known(version),
+            found_by,
+            "",
+        ));
     }
     found
 }
@@ -563,10 +696,10 @@ mod tests {
 
     const EXPECTED: [&str; 5] = [
         "example.com/hello v2.4.1",
-        "stdlib 1.17.13",
+        "stdlib v1.17.13",
         "github.com/a/b v1.2.3",
         "example.com/new v1.1.0",
-        "./local (devel)",
+        "./local ",
     ];
 
     #[test]
@@ -589,11 +722,29 @@ mod tests {
                     let found = analyze(&file).unwrap();
                     assert_eq!(names(&found), EXPECTED, "{bits} {big} {sections}");
                     assert!(found.warnings.is_empty());
-                    assert_eq!(found.packages[1].purl, "pkg:golang/stdlib@1.17.13");
+                    assert_eq!(found.packages[1].purl, "pkg:golang/stdlib@v1.17.13");
                     assert_eq!(found.packages[2].purl, "pkg:golang/github.com/a/b@v1.2.3");
                 }
             }
         }
+    }
+
+    #[test]
+    fn inline_format_found_by_file_offset_when_headers_are_damaged() {
+        let blob = inline_blob("go1.17.13", &framed(MODINFO));
+        let part = Part {
+            name: Some(".go.buildinfo"),
+            addr: 0x50_0000,
+            flags: 6,
+            data: blob,
+        };
+        let mut file = build(64, false, &[part], true);
+        file[32..40].copy_from_slice(&(u64::MAX - 64).to_le_bytes()); // e_phoff
+        file[40..48].copy_from_slice(&(u64::MAX - 64).to_le_bytes()); // e_shoff
+        assert_eq!(names(&analyze(&file).unwrap()), EXPECTED);
+        // An unknown ELF class: not parsed at all, still found.
+        file[4] = 9;
+        assert_eq!(names(&analyze(&file).unwrap()), EXPECTED);
     }
 
     #[test]
@@ -626,7 +777,7 @@ mod tests {
         );
         assert_eq!(
             names(&analyze(&file).unwrap()),
-            ["x.io/m v1.0.0", "stdlib 1.21.0"]
+            ["x.io/m v1.0.0", "stdlib v1.21.0"]
         );
     }
 
@@ -645,7 +796,7 @@ mod tests {
             }],
             true,
         );
-        assert_eq!(names(&analyze(&file).unwrap()), ["stdlib 1.19.8"]);
+        assert_eq!(names(&analyze(&file).unwrap()), ["stdlib v1.19.8"]);
     }
 
     #[test]
@@ -731,19 +882,38 @@ mod tests {
 
     #[test]
     fn ldflags_versions_as_trivy() {
+        let v = |flags: &str| ldflags_version("github.com/o/app", flags);
+        assert_eq!(v("-s -w -X main.version=1.2.3").as_deref(), Some("1.2.3"));
         assert_eq!(
-            ldflags_version("-s -w -X main.version=1.2.3").as_deref(),
-            Some("1.2.3")
-        );
-        assert_eq!(
-            ldflags_version("-X=main.Version=v1.2.3-rc.1").as_deref(),
+            v("-X=main.Version=v1.2.3-rc.1").as_deref(),
             Some("v1.2.3-rc.1")
         );
-        assert_eq!(ldflags_version("-X 'a/b.ver=v3'").as_deref(), Some("v3"));
-        assert_eq!(ldflags_version("-X main.commit=1.2.3"), None);
-        assert_eq!(ldflags_version("-X main.version=dev"), None);
-        assert_eq!(ldflags_version("-X main.version=01.2.3"), None);
-        assert_eq!(ldflags_version("-X"), None);
+        assert_eq!(v("-Xmain.version=v1.0.0").as_deref(), Some("v1.0.0"));
+        assert_eq!(v("-X 'a/b.ver=v3'").as_deref(), Some("v3"));
+        assert_eq!(v(r#"-X "main.version=2.0.0""#).as_deref(), Some("2.0.0"));
+        assert_eq!(v("-X a.x=1,main.version=4.0.0").as_deref(), Some("4.0.0"));
+        assert_eq!(v("-X main.commit=1.2.3"), None);
+        assert_eq!(v("-X main.version=dev"), None);
+        assert_eq!(v("-X main.version=01.2.3"), None);
+        assert_eq!(v("-X"), None);
+        // Groups: the module's own cmd packages, then main/common/version/cmd, then others.
+        let flags = "-X github.com/x/other.version=9.9.9 -X github.com/o/app/internal/version.Version=v2.0.0 \
+                     -X github.com/o/app/cmd/app/build.ver=v3.0.0";
+        assert_eq!(v(flags).as_deref(), Some("v3.0.0"));
+        assert_eq!(
+            v("-X lib.version=1.0.0 -X main.version=1.1.0").as_deref(),
+            Some("1.1.0")
+        );
+        // Two versions in the deciding group: none; a key set twice: the last.
+        assert_eq!(v("-X main.version=1.0.0 -X version.Version=1.1.0"), None);
+        assert_eq!(
+            v("-X main.version=1.0.0 -X main.version=1.1.0").as_deref(),
+            Some("1.1.0")
+        );
+        assert_eq!(
+            shell_words(r#"-s  -X 'a b' "c \"d\"" e\ f"#),
+            ["-s", "-X", "a b", "c \"d\"", "e f"]
+        );
         assert!(is_semver("v1.2.3+meta.1") && !is_semver("v1.2-pre") && !is_semver("1.2.3.4"));
         assert_eq!(
             unquote(r#""-X \"a.version=1.0.0\"""#),
@@ -760,5 +930,9 @@ mod tests {
         );
         assert_eq!(packages(&raw("v1.4.0"), "t").packages[0].version, "v1.4.0");
         assert_eq!(packages(&raw("(devel)"), "t").packages[0].version, "1.5.0");
+        assert_eq!(
+            packages(&raw("(devel)"), "t").packages[1].purl,
+            "pkg:golang/stdlib@v1.24.0"
+        );
     }
 }
