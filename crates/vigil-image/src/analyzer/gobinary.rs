@@ -4,10 +4,10 @@
 //! The decoding is written here by hand, after Go's own `debug/buildinfo`: no maintained
 //! Rust crate reads it. The blob starts with the 14-byte magic `\xff Go buildinf:`, then a
 //! pointer size and a flags byte, at a 16-byte aligned address:
-//! - Go >= 1.18 (flags bit 2 set): the Go version and the module text follow the 32-byte
+//! - Go >= 1.18 (flags & 2): the Go version and the module text follow the 32-byte
 //!   header inline, each prefixed by its length as a varint;
-//! - older Go: two pointers (4 or 8 bytes, in the file's byte order, flags bit 1 = big
-//!   endian) to Go string headers `(data pointer, length)` for `runtime.buildVersion` and
+//! - older Go: two pointers (4 or 8 bytes, big-endian when the flags are not 0) to Go
+//!   string headers `(data pointer, length)` for `runtime.buildVersion` and
 //!   `runtime.modinfo`, followed here through the loadable segments.
 //!
 //! The blob is found in the `.go.buildinfo` section, else (no such section, or no section
