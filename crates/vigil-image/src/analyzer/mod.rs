@@ -8,8 +8,11 @@
 use vigil_core::{OsInfo, Package};
 
 mod apk;
+mod cargo_lock;
 mod dotnet;
 mod dpkg;
+mod elf;
+mod gobinary;
 mod java;
 mod lock;
 mod node;
@@ -19,14 +22,15 @@ mod php;
 mod pipenv;
 mod pnpm_lock;
 mod poetry;
+mod python;
 mod requirements;
+pub mod rpm;
+mod ruby;
+mod rustbinary;
 mod uv_lock;
 mod yarn_lock;
 
 pub use os_release::OS_RELEASE_PATHS;
-mod python;
-pub mod rpm;
-mod ruby;
 
 /// What the walk knows about a regular file before reading it (only regular files, and
 /// links resolved to them, are offered to analyzers).
@@ -128,6 +132,9 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(npm_lock::NpmLock),
         Box::new(yarn_lock::YarnLock),
         Box::new(pnpm_lock::PnpmLock),
+        Box::new(gobinary::GoBinary),
+        Box::new(rustbinary::RustBinary),
+        Box::new(cargo_lock::CargoLock),
     ]
 }
 
