@@ -161,34 +161,83 @@ impl Walker<'_> {
     }
 
     /// Decompresses and verifies the stream, calling `visit` for each entry in order.
+    ///
+    /// Decompression (and hashing of the blob) runs on a thread of its own, handing
+    /// 256 KiB blocks to the tar walk through a short queue, so a single big layer uses
+    /// two cores: one inflates while the other walks and analyzes.
     fn walk<F>(
         &self,
         name: &str,
         blob: Box<dyn Read + Send + '_>,
         expected: &Expected,
-        mut visit: F,
+        visit: F,
         scan: &mut LayerScan,
     ) -> Result<(), ImageError>
     where
         F: FnMut(String, &Node, &mut dyn Read, &mut LayerScan) -> Result<(), ImageError>,
     {
-        let mut raw = BufReader::with_capacity(256 << 10, Hashing::new(blob));
+        let wants_blob = expected
+            .blob
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"));
+        let mut raw = BufReader::with_capacity(256 << 10, Hashing::new(blob, wants_blob));
         let head = raw.fill_buf().map_err(|e| corrupt(name, "", e))?;
         let compression = Compression::sniff(head);
-        let decoded: Box<dyn Read + '_> = match compression {
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(&mut raw)),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::with_buffer(&mut raw)
-                    .map_err(|e| corrupt(name, "", e))?,
-            ),
-            Compression::None => Box::new(&mut raw),
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        let (blob_digest, diff_id) = std::thread::scope(|threads| {
+            let producer = threads.spawn(move || inflate(raw, compression, &tx));
+            let blocks = Blocks {
+                rx,
+                block: Vec::new(),
+                pos: 0,
+            };
+            let counted = Counted {
+                // An uncompressed blob is its own tar: its digest is also the diff_id,
+                // so it is hashed once. Otherwise the tar is hashed only if a diff_id
+                // is expected.
+                inner: Hashing::new(
+                    blocks,
+                    expected.diff_id.is_some() && !(compression == Compression::None && wants_blob),
+                ),
+                total: &self.total,
+                limit: self.limits.max_total_bytes,
+            };
+            let walked = self.walk_tar(name, counted, visit, scan);
+            // `walk_tar` consumed the receiver, so a producer still sending stops now.
+            let produced = producer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the decompression thread failed")));
+            let diff_id = walked?;
+            let blob_digest = produced.map_err(|e| corrupt(name, "", e))?;
+            Ok::<_, ImageError>((blob_digest, diff_id))
+        })?;
+        let diff_id = match compression {
+            Compression::None => diff_id.or_else(|| blob_digest.clone()),
+            _ => diff_id,
         };
-        let counted = Counted {
-            inner: Hashing::new(decoded),
-            total: &self.total,
-            limit: self.limits.max_total_bytes,
-        };
-        let mut archive = tar::Archive::new(counted);
+        if let Some(actual) = &blob_digest {
+            check_digest("layer", expected.blob.as_deref(), actual)?;
+        }
+        if let Some(actual) = &diff_id {
+            check_digest("layer diff_id", expected.diff_id.as_deref(), actual)?;
+        }
+        Ok(())
+    }
+
+    /// Walks the tar entries of a decompressed stream; returns its digest if it hashed it.
+    fn walk_tar<F>(
+        &self,
+        name: &str,
+        counted: Counted<'_, Blocks>,
+        mut visit: F,
+        scan: &mut LayerScan,
+    ) -> Result<Option<String>, ImageError>
+    where
+        F: FnMut(String, &Node, &mut dyn Read, &mut LayerScan) -> Result<(), ImageError>,
+    {
+        // The tar reader asks for 512-byte headers and 8 KiB chunks; a large buffer lets
+        // the decompressor work in big blocks instead.
+        let mut archive = tar::Archive::new(BufReader::with_capacity(256 << 10, counted));
         let mut entries_seen = 0u64;
         let entries = archive.entries().map_err(|e| corrupt(name, "", e))?;
         for entry in entries {
@@ -255,15 +304,10 @@ impl Walker<'_> {
             scan.nodes.push((path, node));
         }
         // Read whatever follows the end-of-archive marker so every byte is hashed.
-        let mut counted = archive.into_inner();
-        io::copy(&mut counted, &mut io::sink()).map_err(|e| self.read_error(name, "trailer", e))?;
-        let diff_id = counted.inner.finish();
-        drop(counted);
-        io::copy(&mut raw, &mut io::sink()).map_err(|e| corrupt(name, "trailer", e))?;
-        let blob_digest = raw.into_inner().finish();
-        check_digest("layer", expected.blob.as_deref(), &blob_digest)?;
-        check_digest("layer diff_id", expected.diff_id.as_deref(), &diff_id)?;
-        Ok(())
+        let mut buffered = archive.into_inner();
+        io::copy(&mut buffered, &mut io::sink())
+            .map_err(|e| self.read_error(name, "trailer", e))?;
+        Ok(buffered.into_inner().inner.finish())
     }
 
     pub(crate) fn on_entry(
@@ -404,6 +448,78 @@ impl Walker<'_> {
     }
 }
 
+/// The decompression side of [`Walker::walk`]: inflates the blob into blocks sent to the
+/// walk, then reads the blob to its end and returns its digest (if it was hashed).
+fn inflate<R: Read>(
+    mut raw: BufReader<Hashing<R>>,
+    compression: Compression,
+    tx: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+) -> io::Result<Option<String>> {
+    {
+        let mut decoded: Box<dyn Read + '_> = match compression {
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(&mut raw)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(&mut raw)?),
+            Compression::None => Box::new(&mut raw),
+        };
+        loop {
+            let mut block = vec![0u8; 256 << 10];
+            let mut filled = 0;
+            while filled < block.len() {
+                match decoded.read(block.get_mut(filled..).unwrap_or_default()) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let message = e.to_string();
+                        let _ = tx.send(Err(e));
+                        return Err(io::Error::other(message));
+                    }
+                }
+            }
+            if filled == 0 {
+                break;
+            }
+            block.truncate(filled);
+            if tx.send(Ok(block)).is_err() {
+                // The walk stopped early (an error it reports itself).
+                return Ok(None);
+            }
+        }
+    }
+    io::copy(&mut raw, &mut io::sink())?;
+    Ok(raw.into_inner().finish())
+}
+
+/// The walk side of [`Walker::walk`]: a reader over the blocks the decompressor sends.
+struct Blocks {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    block: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Blocks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.block.len() {
+            match self.rx.recv() {
+                Ok(Ok(block)) => {
+                    self.block = block;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The sender is gone: the stream ended.
+                Err(_) => return Ok(0),
+            }
+        }
+        let rest = self.block.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(rest.get(..n).unwrap_or_default());
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Runs one analyzer, turning its error into a warning so one bad file loses only itself.
 fn run(analyzer: &dyn Analyzer, info: &FileInfo<'_>, content: &[u8]) -> Found {
     match analyzer.analyze(info, content) {
@@ -484,31 +600,32 @@ impl Compression {
 /// A reader that hashes (SHA-256) everything read through it.
 pub struct Hashing<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 impl<R> Hashing<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R) -> Self {
+    /// Wraps `inner`; hashes only when `enabled`, so unverified streams cost nothing.
+    pub fn new(inner: R, enabled: bool) -> Self {
         Hashing {
             inner,
-            hasher: Sha256::new(),
+            hasher: enabled.then(Sha256::new),
         }
     }
 
-    /// The `sha256:<hex>` digest of everything read so far.
-    pub fn finish(&mut self) -> String {
-        format!(
-            "sha256:{}",
-            hex::encode(std::mem::take(&mut self.hasher).finalize())
-        )
+    /// The `sha256:<hex>` digest of everything read so far, if hashing was enabled.
+    pub fn finish(&mut self) -> Option<String> {
+        self.hasher
+            .take()
+            .map(|h| format!("sha256:{}", hex::encode(h.finalize())))
     }
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
+        if let Some(h) = &mut self.hasher {
+            h.update(buf.get(..n).unwrap_or_default());
+        }
         Ok(n)
     }
 }
