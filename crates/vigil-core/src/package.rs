@@ -248,7 +248,29 @@ pub fn purl(
         }
         Ok(p.to_string())
     })();
-    built.unwrap_or_else(|_| format!("pkg:{}/{}@{}", ecosystem.purl_type(), name, version))
+    // Names the purl grammar refuses as given (a Go module replaced by `./local`) are
+    // kept whole as one percent-encoded name segment, so the purl stays parseable.
+    built.unwrap_or_else(|_| {
+        format!(
+            "pkg:{}/{}@{}",
+            ecosystem.purl_type(),
+            percent_encode(name),
+            percent_encode(version)
+        )
+    })
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Normalizes a Python distribution name as PEP 503 does (`Foo_Bar.baz` -> `foo-bar-baz`).
@@ -272,6 +294,7 @@ pub fn pep503_normalize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn purls_follow_each_type() {
@@ -307,6 +330,18 @@ mod tests {
             ),
             "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
         );
+    }
+
+    #[test]
+    fn odd_names_still_give_parseable_purls() {
+        for (eco, name) in [
+            (Ecosystem::Go, "./local"),
+            (Ecosystem::Go, "../x/y"),
+            (Ecosystem::Npm, "a b/@c"),
+        ] {
+            let p = purl(eco, name, "1.0", None, &[]);
+            assert!(packageurl::PackageUrl::from_str(&p).is_ok(), "{name}: {p}");
+        }
     }
 
     #[test]

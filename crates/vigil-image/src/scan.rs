@@ -176,6 +176,7 @@ fn build(source: &dyn ImageSource, analyzers: &[Box<dyn Analyzer>], merged: Merg
     };
     let mut os_by_path: BTreeMap<String, OsInfo> = BTreeMap::new();
     let mut packages: Vec<Package> = Vec::new();
+    let mut declared: Vec<Package> = Vec::new();
     let mut owned: HashSet<String> = HashSet::new();
     let mut licenses: HashMap<String, Vec<String>> = HashMap::new();
     let mut warnings: Vec<Warning> = Vec::new();
@@ -191,7 +192,11 @@ fn build(source: &dyn ImageSource, analyzers: &[Box<dyn Analyzer>], merged: Merg
                     p.location.path = format!("/{path}");
                 }
                 p.location.layer = layer_digest(s.layer);
-                packages.push(p);
+                if analyzers.get(s.analyzer).is_some_and(|a| a.lock_file()) {
+                    declared.push(p);
+                } else {
+                    packages.push(p);
+                }
             }
             owned.extend(found.owned_files);
             for (pkg, l) in found.licenses {
@@ -217,6 +222,17 @@ fn build(source: &dyn ImageSource, analyzers: &[Box<dyn Analyzer>], merged: Merg
             message,
         });
     }
+    // Lock-file entries add what is declared but not installed (or not installed where
+    // Vigil can see it); a package that is also installed is reported once, installed.
+    let installed: HashSet<(Ecosystem, String)> = packages
+        .iter()
+        .map(|p| (p.ecosystem, unqualified(&p.purl).to_string()))
+        .collect();
+    packages.extend(
+        declared
+            .into_iter()
+            .filter(|p| !installed.contains(&(p.ecosystem, unqualified(&p.purl).to_string()))),
+    );
     let os = crate::analyzer::OS_RELEASE_PATHS
         .iter()
         .find_map(|p| os_by_path.get(*p).cloned());
@@ -256,6 +272,11 @@ fn build(source: &dyn ImageSource, analyzers: &[Box<dyn Analyzer>], merged: Merg
         warnings,
         complete,
     }
+}
+
+/// A purl without its qualifiers and subpath: the package's identity.
+fn unqualified(purl: &str) -> &str {
+    purl.split(['?', '#']).next().unwrap_or(purl)
 }
 
 /// The purl of an OS package, with the distribution as namespace and qualifier. RPM

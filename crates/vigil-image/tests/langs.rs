@@ -44,6 +44,31 @@ fn found_by(inv: &Inventory, analyzer: &str) -> Vec<String> {
     v
 }
 
+/// What a lock file declares as the inventory reports it: entries also installed appear
+/// once, under the installed record, so the union of both is the lock file's set and
+/// no package is in both.
+fn declared(inv: &Inventory, analyzer: &str, installed_by: &str) -> Vec<String> {
+    let lock = found_by(inv, analyzer);
+    let installed = found_by(inv, installed_by);
+    assert!(
+        lock.iter().all(|p| !installed.contains(p)),
+        "{analyzer}: a package reported both as declared and installed"
+    );
+    lock
+}
+
+/// Runs one analyzer on one file of the fixture, as the walk would.
+fn analyze(root: &std::path::Path, analyzer: &str, path: &str) -> Vec<Package> {
+    let a = vigil_image::analyzer::by_name(analyzer).unwrap();
+    let content = std::fs::read(root.join(path)).unwrap();
+    let info = vigil_image::analyzer::FileInfo {
+        path,
+        size: content.len() as u64,
+        mode: 0o644,
+    };
+    a.analyze(&info, &content).unwrap().packages
+}
+
 fn find<'a>(inv: &'a Inventory, name: &str, path: &str) -> Option<&'a Package> {
     inv.packages
         .iter()
@@ -138,11 +163,16 @@ fn ruby_gemspecs_and_gemfile_lock() {
         expected(&fx, "gem.txt"),
         "gemspecs"
     );
-    assert_eq!(
-        found_by(&inv, "gemfile-lock"),
-        expected(&fx, "gemfile-lock.txt"),
-        "Gemfile.lock"
-    );
+    let lock = declared(&inv, "gemfile-lock", "gemspec");
+    let mut all_lock: Vec<String> =
+        analyze(&fx.join("rootfs"), "gemfile-lock", "srv/rails/Gemfile.lock")
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+    all_lock.sort();
+    all_lock.dedup();
+    assert_eq!(all_lock, expected(&fx, "gemfile-lock.txt"), "Gemfile.lock");
+    assert!(lock.iter().all(|p| all_lock.contains(p)));
     let rake = find(
         &inv,
         "rake",
@@ -159,7 +189,10 @@ fn ruby_gemspecs_and_gemfile_lock() {
     .expect("a default gem");
     assert_eq!(bigdecimal.licenses, ["Ruby"]);
     // Bundler wrote `nativegem (1.13.10-x86_64-linux)`: the platform is not the version.
-    let native = find(&inv, "nativegem", "/srv/rails/Gemfile.lock").expect("nativegem");
+    let native = analyze(&fx.join("rootfs"), "gemfile-lock", "srv/rails/Gemfile.lock")
+        .into_iter()
+        .find(|p| p.name == "nativegem")
+        .expect("nativegem");
     assert_eq!(native.version, "1.13.10");
 }
 
@@ -168,24 +201,26 @@ fn composer_lock_and_installed_json() {
     let Some(fx) = langs_fixture() else { return };
     let inv = sbom(&fx.join("rootfs"));
     assert!(inv.complete, "{:?}", inv.warnings);
-    assert_eq!(
-        found_by(&inv, "composer-lock"),
-        expected(&fx, "composer-lock.txt")
-    );
+    let mut all_lock: Vec<String> =
+        analyze(&fx.join("rootfs"), "composer-lock", "srv/php/composer.lock")
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect();
+    all_lock.sort();
+    all_lock.dedup();
+    assert_eq!(all_lock, expected(&fx, "composer-lock.txt"));
+    let lock = declared(&inv, "composer-lock", "composer-installed");
+    assert!(lock.iter().all(|p| all_lock.contains(p)));
     assert_eq!(
         found_by(&inv, "composer-installed"),
         expected(&fx, "composer-installed.txt")
     );
-    for path in [
-        "/srv/php/composer.lock",
-        "/srv/php/vendor/composer/installed.json",
-    ] {
-        let util = find(&inv, "acme/util", path).unwrap();
-        assert_eq!(util.licenses, ["Apache-2.0", "MIT"]);
-        assert_eq!(util.purl, "pkg:composer/acme/util@2.0.0");
-        assert!(!util.dev);
-        assert!(find(&inv, "acme/testkit", path).unwrap().dev, "{path}");
-    }
+    let path = "/srv/php/vendor/composer/installed.json";
+    let util = find(&inv, "acme/util", path).unwrap();
+    assert_eq!(util.licenses, ["Apache-2.0", "MIT"]);
+    assert_eq!(util.purl, "pkg:composer/acme/util@2.0.0");
+    assert!(!util.dev);
+    assert!(find(&inv, "acme/testkit", path).unwrap().dev, "{path}");
 }
 
 #[test]

@@ -314,3 +314,34 @@ fn unreadable_package_databases_are_reported_not_dropped() {
     );
     assert_eq!(inv.warnings[0].source, "node-installed");
 }
+
+#[test]
+fn installed_packages_win_over_lock_file_entries() {
+    let lock = br#"{"name":"app","version":"1.0.0","lockfileVersion":3,"packages":{
+        "":{"name":"app","version":"1.0.0"},
+        "node_modules/lodash":{"version":"4.17.21"},
+        "node_modules/jest":{"version":"29.0.0","dev":true}}}"#;
+    let inv = scan(&[layer(
+        vec![
+            file("app/package-lock.json", lock),
+            file(
+                "app/node_modules/lodash/package.json",
+                &npm("lodash", "4.17.21"),
+            ),
+        ],
+        Compression::Gzip,
+    )]);
+    assert!(inv.complete, "{:?}", inv.warnings);
+    let npm: Vec<(&str, &str, bool)> = inv
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.found_by.as_str(), p.dev))
+        .collect();
+    assert_eq!(
+        npm,
+        [
+            ("jest", "npm-lock", true),
+            ("lodash", "node-installed", false)
+        ]
+    );
+}

@@ -30,6 +30,10 @@ const NEWEST_FORMAT: i64 = 4;
 pub struct CargoLock;
 
 impl Analyzer for CargoLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "cargo-lock"
     }

@@ -102,6 +102,12 @@ pub trait Analyzer: Send + Sync {
     fn name(&self) -> &'static str;
     /// Bumped whenever the analyzer's output for the same input changes; part of cache keys.
     fn version(&self) -> u32;
+    /// True for lock files and requirement lists: they declare what an application
+    /// wants, while installed-package records say what is there. When both name the
+    /// same package, the inventory keeps the installed record.
+    fn lock_file(&self) -> bool {
+        false
+    }
     /// Whether the file should be read and passed to [`Analyzer::analyze`].
     fn required(&self, file: &FileInfo<'_>) -> bool;
     /// Reads the file's content. `content` is at most [`crate::Limits::max_file_bytes`].

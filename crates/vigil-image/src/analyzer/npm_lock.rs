@@ -26,6 +26,10 @@ const MAX_DEPTH: usize = 32;
 pub struct NpmLock;
 
 impl Analyzer for NpmLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "npm-lock"
     }

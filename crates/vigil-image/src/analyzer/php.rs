@@ -14,6 +14,10 @@ const MAX_PACKAGES: usize = 100_000;
 pub struct ComposerLock;
 
 impl Analyzer for ComposerLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "composer-lock"
     }

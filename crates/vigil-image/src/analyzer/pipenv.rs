@@ -14,6 +14,10 @@ use vigil_core::Ecosystem;
 pub struct PipfileLock;
 
 impl Analyzer for PipfileLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "pipenv-lock"
     }

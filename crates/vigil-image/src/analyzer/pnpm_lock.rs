@@ -28,6 +28,10 @@ use vigil_core::Ecosystem;
 pub struct PnpmLock;
 
 impl Analyzer for PnpmLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "pnpm-lock"
     }

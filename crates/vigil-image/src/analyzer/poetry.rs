@@ -15,6 +15,10 @@ use vigil_core::Ecosystem;
 pub struct PoetryLock;
 
 impl Analyzer for PoetryLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "poetry-lock"
     }

@@ -16,6 +16,10 @@ use vigil_core::Ecosystem;
 pub struct PipRequirements;
 
 impl Analyzer for PipRequirements {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "pip-requirements"
     }

@@ -197,6 +197,10 @@ fn ruby_strings(s: &str) -> Vec<String> {
 pub struct GemfileLock;
 
 impl Analyzer for GemfileLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "gemfile-lock"
     }

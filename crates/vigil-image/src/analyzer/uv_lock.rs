@@ -23,6 +23,10 @@ use vigil_core::Ecosystem;
 pub struct UvLock;
 
 impl Analyzer for UvLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "uv-lock"
     }

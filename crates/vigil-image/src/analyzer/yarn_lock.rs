@@ -23,6 +23,10 @@ use vigil_core::Ecosystem;
 pub struct YarnLock;
 
 impl Analyzer for YarnLock {
+    fn lock_file(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "yarn-lock"
     }
