@@ -345,3 +345,33 @@ fn installed_packages_win_over_lock_file_entries() {
         ]
     );
 }
+
+#[test]
+fn a_blob_longer_than_its_manifest_says_is_refused() {
+    let blob = layer_blob(&layer(
+        vec![file("etc/os-release", DEBIAN)],
+        Compression::Gzip,
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_oci_layout_blobs(dir.path(), "t", std::slice::from_ref(&blob)).unwrap();
+    let digest = sha256(&blob.bytes);
+    let path = dir
+        .path()
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let mut longer = blob.bytes.clone();
+    longer.extend(std::iter::repeat_n(0u8, 1 << 20));
+    std::fs::write(&path, &longer).unwrap();
+    // Either the bytes past the end fail to decompress or the digest no longer matches;
+    // both name the layer, and nothing past size + 1 bytes is read.
+    let err = scan_layout(dir.path(), &SourceOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImageError::DigestMismatch { .. } | ImageError::CorruptLayer { .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&digest), "{err}");
+}

@@ -54,7 +54,11 @@ pub trait ImageSource: Send + Sync {
     /// Walks layer `index` once, feeding the analyzers.
     fn scan_layer(&self, index: usize, walker: &Walker<'_>) -> Result<LayerScan, ImageError> {
         let desc = self.layer(index)?;
-        walker.scan_layer(&desc.name, self.open_layer(index)?, &desc.expected)
+        walker.scan_layer(
+            &desc.name,
+            bounded(desc, self.open_layer(index)?),
+            &desc.expected,
+        )
     }
 
     /// Reads layer `index` again for files wanted under link paths.
@@ -65,7 +69,12 @@ pub trait ImageSource: Send + Sync {
         wanted: &[Pending],
     ) -> Result<Vec<FileResult>, ImageError> {
         let desc = self.layer(index)?;
-        walker.fetch(&desc.name, self.open_layer(index)?, &desc.expected, wanted)
+        walker.fetch(
+            &desc.name,
+            bounded(desc, self.open_layer(index)?),
+            &desc.expected,
+            wanted,
+        )
     }
 
     /// The descriptor of layer `index`.
@@ -77,6 +86,15 @@ pub trait ImageSource: Send + Sync {
                 layer: format!("#{index}"),
                 reason: "no such layer".into(),
             })
+    }
+}
+
+/// Reads at most one byte more than the size the manifest gives, so a registry or file
+/// that sends an endless blob ends in a digest mismatch instead of reading forever.
+fn bounded<'a>(desc: &LayerDesc, blob: Box<dyn Read + Send + 'a>) -> Box<dyn Read + Send + 'a> {
+    match desc.info.size {
+        Some(size) if desc.expected.blob.is_some() => Box::new(blob.take(size.saturating_add(1))),
+        _ => blob,
     }
 }
 
