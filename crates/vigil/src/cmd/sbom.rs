@@ -121,38 +121,61 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes to `-o FILE` (through a temporary file renamed into place) or stdout.
+/// Writes to `-o FILE` or stdout.
+///
+/// A regular file (new or existing, also behind a symlink) is written to a temporary file
+/// beside it and renamed into place, so readers never see half a document. Anything else
+/// that already exists — `/dev/null`, `/dev/stdout`, a FIFO — is written in place: renaming
+/// over it would replace the device node with a plain file.
 pub fn write_output(
     path: Option<&std::path::Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    match path {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("creating a file in {}", dir.display()))?;
-            {
-                let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
-                write(&mut buf).with_context(|| format!("writing {}", path.display()))?;
-                buf.flush()?;
+    let Some(path) = path else {
+        let stdout = std::io::stdout();
+        let mut lock = std::io::BufWriter::new(stdout.lock());
+        return match write(&mut lock).and_then(|_| lock.flush()) {
+            // `vigil sbom ... | head` is fine.
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(e).context("writing to stdout")
             }
-            tmp.persist(path)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = std::io::BufWriter::new(stdout.lock());
-            match write(&mut lock).and_then(|_| lock.flush()) {
-                Ok(()) => {}
-                // `vigil sbom ... | head` is fine.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("writing to stdout"),
-            }
-        }
+            _ => Ok(()),
+        };
+    };
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let existing = std::fs::metadata(&resolved).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&resolved)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut buf = std::io::BufWriter::new(file);
+        return write(&mut buf)
+            .and_then(|_| buf.flush())
+            .with_context(|| format!("writing {}", path.display()));
     }
+    let dir = resolved
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    {
+        let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buf)
+            .and_then(|_| buf.flush())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    // A temporary file is private (0600); the result gets the replaced file's mode, or
+    // the usual 0644 for a new one.
+    let mode = existing.map_or(0o644, |m| {
+        std::os::unix::fs::PermissionsExt::mode(&m.permissions())
+    });
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(&resolved)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
