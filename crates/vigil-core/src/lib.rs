@@ -8,12 +8,17 @@ pub mod format;
 pub mod inventory;
 pub mod package;
 pub mod severity;
+pub mod vuln;
 
 pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
 pub use package::{Ecosystem, Location, Package, SourcePackage};
 pub use severity::Severity;
+pub use vuln::{Cvss, DatabaseInfo, MatchedPackage, VulnMatch, VulnReport, VulnStatus};
 
 /// The version of Vigil's own JSON schema for inventories (`--format json`).
 ///
 /// Bumped whenever a field changes meaning or disappears; adding a field does not bump it.
 pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
+
+/// The version of the JSON schema of vulnerability reports (`vigil image --format json`).
+pub const VULN_REPORT_SCHEMA_VERSION: u32 = 1;
