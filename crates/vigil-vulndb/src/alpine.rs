@@ -44,7 +44,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Advisory>, String> {
     for PackageEntry { pkg } in db.packages {
         for (version, ids) in pkg.secfixes {
             // Entries read "CVE-2019-1 CVE-2019-2" or "CVE-2019-1 (reason)": take the ids.
-            for id in ids.iter().flatten().flat_map(|line| line.split_whitespace()) {
+            for id in ids
+                .iter()
+                .flatten()
+                .flat_map(|line| line.split_whitespace())
+            {
                 if !id.contains('-') || id.starts_with('(') {
                     continue;
                 }
@@ -105,11 +109,17 @@ mod tests {
         let yaml = "distroversion: v3.11\nreponame: main\npackages:\n  - pkg:\n      name: musl\n      secfixes:\n        1.1.23-r2:\n          - CVE-2019-14697\n        0:\n          - CVE-2020-28928\n  - pkg:\n      name: xen\n      secfixes:\n        4.13.0-r1:\n          - CVE-2019-1 XSA-1\n";
         let advisories = parse(yaml.as_bytes()).unwrap();
         let ids: Vec<_> = advisories.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(ids, ["CVE-2019-1", "CVE-2019-14697", "CVE-2020-28928", "XSA-1"]);
+        assert_eq!(
+            ids,
+            ["CVE-2019-1", "CVE-2019-14697", "CVE-2020-28928", "XSA-1"]
+        );
         let musl = &advisories[1].affected[0];
         assert_eq!(musl.ecosystem, "Alpine:v3.11");
         assert_eq!(musl.ranges[0].events[1], Event::Fixed("1.1.23-r2".into()));
-        assert_eq!(advisories[2].affected[0].status, Some(VulnStatus::NotAffected));
+        assert_eq!(
+            advisories[2].affected[0].status,
+            Some(VulnStatus::NotAffected)
+        );
     }
 
     #[test]

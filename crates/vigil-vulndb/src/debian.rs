@@ -168,13 +168,28 @@ mod tests {
         let bookworm = by_eco(openssl, "Debian:12").unwrap();
         assert_eq!(bookworm.status, None);
         assert_eq!(bookworm.ranges[0].events[1], Event::Fixed("3.0.8-1".into()));
-        assert_eq!(by_eco(openssl, "Debian:11").unwrap().severity, Some(Severity::High));
-        assert_eq!(by_eco(openssl, "Debian:10").unwrap().status, Some(VulnStatus::EndOfLife));
-        assert_eq!(by_eco(openssl, "Debian:13").unwrap().status, Some(VulnStatus::NotAffected));
+        assert_eq!(
+            by_eco(openssl, "Debian:11").unwrap().severity,
+            Some(Severity::High)
+        );
+        assert_eq!(
+            by_eco(openssl, "Debian:10").unwrap().status,
+            Some(VulnStatus::EndOfLife)
+        );
+        assert_eq!(
+            by_eco(openssl, "Debian:13").unwrap().status,
+            Some(VulnStatus::NotAffected)
+        );
         let tiff = &advisories[1];
         assert_eq!(tiff.affected.len(), 3, "woody is not a release Vigil knows");
-        assert_eq!(by_eco(tiff, "Debian:12").unwrap().status, Some(VulnStatus::FixDeferred));
-        assert_eq!(by_eco(tiff, "Debian:11").unwrap().status, Some(VulnStatus::WillNotFix));
+        assert_eq!(
+            by_eco(tiff, "Debian:12").unwrap().status,
+            Some(VulnStatus::FixDeferred)
+        );
+        assert_eq!(
+            by_eco(tiff, "Debian:11").unwrap().status,
+            Some(VulnStatus::WillNotFix)
+        );
         assert_eq!(
             by_eco(tiff, "Debian:sid").unwrap().status,
             Some(VulnStatus::UnderInvestigation)

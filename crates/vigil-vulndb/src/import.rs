@@ -54,20 +54,56 @@ enum Outcome {
     Skipped(String),
 }
 
-/// Imports every document under `paths` into `db` in one transaction. `origin` is recorded
-/// for each feed (defaults to the path).
+/// Imports every document under `paths` into `db` in one transaction.
 pub fn import_paths(db: &mut Database, paths: &[PathBuf]) -> Result<ImportSummary, DbError> {
+    let origin = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    run(db, paths, &origin, None)
+}
+
+/// A whole OSV feed (one ecosystem's `all.zip`) replacing what `feed` held, with the HTTP
+/// validators to send on the next update.
+pub fn import_feed(
+    db: &mut Database,
+    feed: &str,
+    archive: &Path,
+    origin: &str,
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+) -> Result<ImportSummary, DbError> {
+    let whole = WholeFeed {
+        feed,
+        etag,
+        last_modified,
+    };
+    run(db, &[archive.to_owned()], origin, Some(&whole))
+}
+
+/// A feed imported whole, replacing its previous contents.
+struct WholeFeed<'a> {
+    feed: &'a str,
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
+}
+
+fn run(
+    db: &mut Database,
+    paths: &[PathBuf],
+    origin: &str,
+    whole: Option<&WholeFeed<'_>>,
+) -> Result<ImportSummary, DbError> {
     let mut summary = ImportSummary::default();
     let (doc_tx, doc_rx) = mpsc::sync_channel::<Document>(64);
     let (out_tx, out_rx) = mpsc::sync_channel::<(String, Outcome)>(64);
     let doc_rx = Mutex::new(doc_rx);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
-    let origins = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
     let writer = db.writer()?;
+    if let Some(whole) = whole {
+        writer.clear_source(whole.feed)?;
+    }
     let mut feeds: BTreeMap<String, BTreeMap<String, Advisory>> = BTreeMap::new();
     let mut osv_feeds: BTreeMap<String, u64> = BTreeMap::new();
     let result: Result<(), DbError> = std::thread::scope(|scope| {
@@ -99,7 +135,7 @@ pub fn import_paths(db: &mut Database, paths: &[PathBuf]) -> Result<ImportSummar
                     for eco in unknown {
                         *summary.unknown_ecosystems.entry(eco).or_default() += 1;
                     }
-                    let feed = osv_feed(&advisory);
+                    let feed = whole.map_or_else(|| osv_feed(&advisory), |w| w.feed.to_owned());
                     writer.put(&feed, &advisory)?;
                     *osv_feeds.entry(feed).or_default() += 1;
                 }
@@ -129,12 +165,16 @@ pub fn import_paths(db: &mut Database, paths: &[PathBuf]) -> Result<ImportSummar
         for advisory in advisories.values() {
             writer.put(&feed, advisory)?;
         }
-        writer.mark_source(&feed, &origins, None, None)?;
+        writer.mark_source(&feed, origin, None, None)?;
         summary.written.insert(feed, advisories.len() as u64);
     }
     for (feed, count) in osv_feeds {
-        writer.mark_source(&feed, &origins, None, None)?;
+        writer.mark_source(&feed, origin, None, None)?;
         summary.written.insert(feed, count);
+    }
+    if let Some(whole) = whole {
+        // Marked even when the archive held nothing, so the validators are remembered.
+        writer.mark_source(whole.feed, origin, whole.etag, whole.last_modified)?;
     }
     writer.commit()?;
     summary.skipped.sort();

@@ -4,7 +4,10 @@
 //! one model ([`model`]), kept in an embedded store ([`store`]), and matched against an
 //! inventory ([`matcher`]) with each ecosystem's own version ordering ([`version`]).
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod alpine;
 pub mod debian;
@@ -14,6 +17,7 @@ pub mod model;
 pub mod osv;
 pub mod score;
 pub mod store;
+pub mod update;
 pub mod version;
 
 pub use model::{Advisory, Affected, Event, Range, RangeKind};

@@ -103,9 +103,7 @@ impl Event {
     /// The event's version.
     pub fn version(&self) -> &str {
         match self {
-            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => {
-                v
-            }
+            Event::Introduced(v) | Event::Fixed(v) | Event::LastAffected(v) | Event::Limit(v) => v,
         }
     }
 }

@@ -268,13 +268,15 @@ mod tests {
 
     #[test]
     fn json_record_converts_and_reports_unknown_ecosystems() {
-        let Parsed::Advisory(adv, unknown) = parse(GO.as_bytes(), false, "osv:Go").unwrap()
-        else {
+        let Parsed::Advisory(adv, unknown) = parse(GO.as_bytes(), false, "osv:Go").unwrap() else {
             panic!("withdrawn?")
         };
         assert_eq!(adv.id, "GO-2022-0956");
         assert_eq!(adv.aliases, ["CVE-2022-3064", "GHSA-6q6q-88xp-6f2r"]);
-        assert_eq!(adv.url.as_deref(), Some("https://pkg.go.dev/vuln/GO-2022-0956"));
+        assert_eq!(
+            adv.url.as_deref(),
+            Some("https://pkg.go.dev/vuln/GO-2022-0956")
+        );
         assert_eq!(adv.affected.len(), 1);
         assert_eq!(
             adv.affected[0].ranges[0].events,
@@ -298,7 +300,10 @@ mod tests {
     #[test]
     fn withdrawn_and_malformed_records() {
         let w = r#"{"id":"X-1","withdrawn":"2024-01-01T00:00:00Z","affected":[]}"#;
-        assert!(matches!(parse(w.as_bytes(), false, "s"), Ok(Parsed::Withdrawn(_))));
+        assert!(matches!(
+            parse(w.as_bytes(), false, "s"),
+            Ok(Parsed::Withdrawn(_))
+        ));
         assert!(parse(b"{\"affected\": 3}", false, "s").is_err());
         assert!(parse(b"{}", false, "s").is_err());
         assert!(parse(b"- [", true, "s").is_err());

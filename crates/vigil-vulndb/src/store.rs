@@ -179,7 +179,9 @@ impl Database {
     pub fn affected(&self, ecosystem: &str, name: &str) -> Result<Vec<StoredAffected>, DbError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT advisory, body FROM affected WHERE ecosystem = ?1 AND name = ?2")
+            .prepare_cached(
+                "SELECT advisory, body FROM affected WHERE ecosystem = ?1 AND name = ?2",
+            )
             .map_err(|source| sqlite(&self.path, source))?;
         let rows = stmt
             .query_map(params![ecosystem, name], |r| {
@@ -190,10 +192,7 @@ impl Database {
         for row in rows {
             let (advisory, body) = row.map_err(|source| sqlite(&self.path, source))?;
             let affected = serde_json::from_slice(&body).map_err(|e| self.corrupt(e))?;
-            out.push(StoredAffected {
-                advisory,
-                affected,
-            });
+            out.push(StoredAffected { advisory, affected });
         }
         Ok(out)
     }
@@ -222,7 +221,8 @@ impl Database {
             .map_err(|source| sqlite(&self.path, source))?;
         let mut out = Vec::new();
         for (rowid, body) in rows {
-            let mut advisory: Advisory = serde_json::from_slice(&body).map_err(|e| self.corrupt(e))?;
+            let mut advisory: Advisory =
+                serde_json::from_slice(&body).map_err(|e| self.corrupt(e))?;
             let mut stmt = self
                 .conn
                 .prepare_cached("SELECT body FROM affected WHERE advisory = ?1")
@@ -353,7 +353,9 @@ impl Writer<'_> {
         let rowid = self.tx.last_insert_rowid();
         let mut insert = self
             .tx
-            .prepare_cached("INSERT INTO affected (ecosystem, name, advisory, body) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT INTO affected (ecosystem, name, advisory, body) VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(err)?;
         for affected in &advisory.affected {
             let body = serde_json::to_vec(affected).map_err(|e| self.corrupt(e))?;

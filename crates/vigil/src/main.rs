@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// List every package in an image (a software bill of materials).
     Sbom(cmd::sbom::Args),
+    /// Manage the vulnerability database and compare versions.
+    Db(cmd::db::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sbom(args) => cmd::sbom::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Db(args) => cmd::db::run(args),
     };
     match result {
         Ok(code) => code,

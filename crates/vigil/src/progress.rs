@@ -43,3 +43,17 @@ pub fn layer_progress() -> Option<Arc<dyn Progress>> {
     bar.set_style(style);
     Some(Arc::new(Bar(bar)))
 }
+
+/// A byte-counting bar for downloads (`vigil db update`) when stderr is a terminal.
+pub fn download_bar() -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    Some(bar)
+}

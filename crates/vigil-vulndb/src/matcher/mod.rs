@@ -14,9 +14,7 @@ use crate::model::Advisory;
 use crate::score;
 use crate::store::{Database, DbError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use vigil_core::{
-    Inventory, MatchedPackage, Package, Severity, VulnMatch, VulnStatus, Warning,
-};
+use vigil_core::{Inventory, MatchedPackage, Package, Severity, VulnMatch, VulnStatus, Warning};
 
 /// Findings for an inventory, and what could not be judged.
 #[derive(Debug, Default)]
@@ -190,12 +188,18 @@ fn finding(
         .or(best_cvss.map(score::severity))
         .or(docs.iter().filter_map(|d| d.severity).max())
         .unwrap_or(Severity::Unknown);
-    let mut fixed: Vec<String> = members.iter().flat_map(|h| h.fixed.iter().cloned()).collect();
+    let mut fixed: Vec<String> = members
+        .iter()
+        .flat_map(|h| h.fixed.iter().cloned())
+        .collect();
     fixed.sort_by(|a, b| query.scheme.compare(a, b).unwrap_or_else(|_| a.cmp(b)));
     fixed.dedup();
     let status = if !fixed.is_empty() {
         VulnStatus::Fixed
-    } else if members.iter().all(|h| h.status == Some(VulnStatus::NotAffected)) {
+    } else if members
+        .iter()
+        .all(|h| h.status == Some(VulnStatus::NotAffected))
+    {
         VulnStatus::NotAffected
     } else {
         members

@@ -56,7 +56,11 @@ fn in_range(
 ) -> Result<Option<Option<String>>, VersionError> {
     let cmp = |a: &str, b: &str| -> Result<Ordering, VersionError> {
         if a == "0" {
-            return Ok(if b == "0" { Ordering::Equal } else { Ordering::Less });
+            return Ok(if b == "0" {
+                Ordering::Equal
+            } else {
+                Ordering::Less
+            });
         }
         if b == "0" {
             return Ok(Ordering::Greater);
@@ -185,9 +189,16 @@ mod tests {
         assert!(hit(&limited, "1.9", Scheme::Pep440).is_some());
         assert!(hit(&limited, "2.0", Scheme::Pep440).is_none());
 
-        let listed = entry(RangeKind::Git, vec![Introduced("abc".into())], &["1.0", "1.1"]);
+        let listed = entry(
+            RangeKind::Git,
+            vec![Introduced("abc".into())],
+            &["1.0", "1.1"],
+        );
         assert!(hit(&listed, "1.1", Scheme::Pep440).is_some());
-        assert!(hit(&listed, "1.1.0", Scheme::Pep440).is_some(), "PEP 440 equality");
+        assert!(
+            hit(&listed, "1.1.0", Scheme::Pep440).is_some(),
+            "PEP 440 equality"
+        );
         assert!(hit(&listed, "1.2", Scheme::Pep440).is_none());
     }
 

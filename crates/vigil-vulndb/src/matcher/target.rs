@@ -82,8 +82,17 @@ pub fn query(package: &Package, os: Option<&OsInfo>) -> Result<Query, Unmatched>
 /// `Debian:12`, `Ubuntu:22.04`, `Alpine:v3.19`, ... from the image's os-release.
 fn distro_ecosystem(format: Ecosystem, os: &OsInfo) -> Option<String> {
     let major = os.version_id.split('.').next().unwrap_or_default();
-    let major_minor = os.version_id.split('.').take(2).collect::<Vec<_>>().join(".");
-    let id = if os.distroless { "debian" } else { os.id.as_str() };
+    let major_minor = os
+        .version_id
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
+    let id = if os.distroless {
+        "debian"
+    } else {
+        os.id.as_str()
+    };
     Some(match (format, id) {
         (Ecosystem::Deb, "debian") if major.is_empty() => "Debian:sid".into(),
         (Ecosystem::Deb, "debian") => format!("Debian:{major}"),
@@ -114,7 +123,13 @@ mod tests {
 
     #[test]
     fn distro_packages_use_the_release_and_source_package() {
-        let mut libssl = Package::new(Ecosystem::Deb, "libssl3", "3.0.11-1~deb12u2+b1", "dpkg", "/x");
+        let mut libssl = Package::new(
+            Ecosystem::Deb,
+            "libssl3",
+            "3.0.11-1~deb12u2+b1",
+            "dpkg",
+            "/x",
+        );
         libssl.source = Some(SourcePackage {
             name: "openssl".into(),
             version: "3.0.11-1~deb12u2".into(),
