@@ -8,6 +8,7 @@ mod advisory;
 pub mod cyclonedx;
 pub mod json;
 mod license;
+pub mod sarif;
 mod sbom;
 pub mod spdx;
 pub mod table;
@@ -74,18 +75,21 @@ pub enum VulnFormat {
     Table,
     /// Vigil's own JSON schema (the [`VulnReport`] type).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF readers.
+    Sarif,
 }
 
 impl VulnFormat {
     /// The names accepted on the command line, in the order `--help` lists them
     /// (aliases last).
-    pub const NAMES: &'static [&'static str] = &["table", "json"];
+    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif"];
 
     /// Parses a command-line name.
     pub fn from_name(name: &str) -> Option<VulnFormat> {
         match name {
             "table" => Some(VulnFormat::Table),
             "json" => Some(VulnFormat::Json),
+            "sarif" => Some(VulnFormat::Sarif),
             _ => None,
         }
     }
@@ -101,6 +105,7 @@ pub fn write_report(
     match format {
         VulnFormat::Table => vuln_table::write(report, false, out),
         VulnFormat::Json => json::write(report, out),
+        VulnFormat::Sarif => sarif::write(report, out),
     }
 }
 
@@ -339,6 +344,7 @@ mod tests {
         for name in VulnFormat::NAMES {
             assert!(VulnFormat::from_name(name).is_some(), "{name}");
         }
+        assert_eq!(VulnFormat::from_name("sarif"), Some(VulnFormat::Sarif));
         assert_eq!(VulnFormat::from_name("spdx"), None);
     }
 
