@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 mod advisory;
 pub mod cyclonedx;
+pub mod cyclonedx_vuln;
 pub mod json;
 mod license;
 pub mod sarif;
@@ -77,12 +78,15 @@ pub enum VulnFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF readers.
     Sarif,
+    /// CycloneDX 1.6 JSON: the inventory's components plus `vulnerabilities`.
+    Cyclonedx,
 }
 
 impl VulnFormat {
     /// The names accepted on the command line, in the order `--help` lists them
     /// (aliases last).
-    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif"];
+    pub const NAMES: &'static [&'static str] =
+        &["table", "json", "sarif", "cyclonedx", "cyclonedx-json"];
 
     /// Parses a command-line name.
     pub fn from_name(name: &str) -> Option<VulnFormat> {
@@ -90,13 +94,15 @@ impl VulnFormat {
             "table" => Some(VulnFormat::Table),
             "json" => Some(VulnFormat::Json),
             "sarif" => Some(VulnFormat::Sarif),
+            "cyclonedx" | "cyclonedx-json" => Some(VulnFormat::Cyclonedx),
             _ => None,
         }
     }
 }
 
 /// Writes `report` in `format`. The table is plain text (call [`vuln_table::write`] to
-/// colour it on a terminal).
+/// colour it on a terminal); CycloneDX takes its time and identifiers from
+/// [`DocumentInfo::from_env`].
 pub fn write_report(
     format: VulnFormat,
     report: &VulnReport,
@@ -106,6 +112,7 @@ pub fn write_report(
         VulnFormat::Table => vuln_table::write(report, false, out),
         VulnFormat::Json => json::write(report, out),
         VulnFormat::Sarif => sarif::write(report, out),
+        VulnFormat::Cyclonedx => cyclonedx_vuln::write(report, &DocumentInfo::from_env()?, out),
     }
 }
 
