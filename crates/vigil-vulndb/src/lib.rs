@@ -4,6 +4,9 @@
 //! one model, kept in an embedded store, and matched against an inventory with each
 //! ecosystem's own version ordering ([`version`]).
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod version;
