@@ -66,13 +66,15 @@ fn pairs_agree_with_the_reference_implementations() {
     let mut failures = Vec::new();
     for (eco, scheme) in ECOSYSTEMS {
         let path = dir.join(format!("{eco}.txt"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut n = 0;
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let mut f = line.split(' ');
-            let (Some(a), Some(b), Some(r), None) = (f.next(), f.next(), f.next(), f.next())
-            else {
+            let (Some(a), Some(b), Some(r), None) = (f.next(), f.next(), f.next(), f.next()) else {
                 panic!("{}: bad line {line:?}", path.display());
             };
             let want = match r {
@@ -106,8 +108,8 @@ fn validity_agrees_with_the_reference_implementations() {
     let mut failures = Vec::new();
     for (eco, scheme) in ECOSYSTEMS {
         let path = dir.join(format!("{eco}.validity"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for line in text.lines() {
             let Some((verdict, v)) = line.split_once('\t') else {
                 panic!("{}: bad line {line:?}", path.display());

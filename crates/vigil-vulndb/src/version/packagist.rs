@@ -318,14 +318,13 @@ pub(super) fn normalize(v: &str) -> Result<String, String> {
         return Err("a named branch has no version order".into());
     }
     // Strip build metadata: `^([^,\s+]++)\+[^\s]++$`.
-    if let Some((left, right)) = version.split_once('+') {
-        if !left.is_empty()
-            && !left.bytes().any(|c| c == b',' || is_pcre_space(c))
-            && !right.is_empty()
-            && !right.bytes().any(is_pcre_space)
-        {
-            version = left.to_string();
-        }
+    if let Some((left, right)) = version.split_once('+')
+        && !left.is_empty()
+        && !left.bytes().any(|c| c == b',' || is_pcre_space(c))
+        && !right.is_empty()
+        && !right.bytes().any(is_pcre_space)
+    {
+        version = left.to_string();
     }
     let b = version.as_bytes();
     if let Some(n) = classical(b).or_else(|| date(b)) {

@@ -208,12 +208,11 @@ impl Ord for Num<'_> {
 
 fn release_cmp(a: &[Vec<u8>], b: &[Vec<u8>]) -> Ordering {
     let trim = |r: &[Vec<u8>]| {
-        let keep = r.len()
+        r.len()
             - r.iter()
                 .rev()
                 .take_while(|n| n.iter().all(|&d| d == b'0'))
-                .count();
-        keep
+                .count()
     };
     let (la, lb) = (trim(a), trim(b));
     for (x, y) in a.iter().take(la).zip(b.iter().take(lb)) {
