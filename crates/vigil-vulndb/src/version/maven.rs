@@ -9,9 +9,10 @@
 //! dropped, so `1.0.0 = 1`. Whether a number, a qualifier or a sub-list is newer when they
 //! meet follows the reference item by item (`1.1 > 1-1 > 1-sp > 1`).
 //!
-//! Later Maven releases (3.9, 4.0) changed a few corner cases (how a qualifier directly
-//! after a `.` is nested); this follows 3.8.7 because it is the implementation Debian
-//! ships, which the differential tests run.
+//! ComparableVersion has changed between Maven releases in corner cases (3.8 added the
+//! `release` alias and changed how a qualifier followed by digits is nested; later
+//! releases may differ again); this follows 3.8.7, the implementation Debian ships and
+//! the differential tests run, item for item.
 //!
 //! Hand-written: no crate reproduces ComparableVersion's item tree exactly. Input is
 //! limited to printable ASCII (Maven would take any string); anything else is an error.

@@ -11,6 +11,9 @@
 //! what they are dev releases of, and a local version label (`+ubuntu1`) newer than none,
 //! compared segment by segment with numbers above strings.
 //!
+//! Only ASCII blanks are trimmed (Python's `\s` also takes Unicode spaces, which no real
+//! version has).
+//!
 //! Hand-written: the `pep440_rs` crate is exact but drags in a large dependency tree for
 //! what is a hundred lines here; `packaging` itself is the test oracle.
 

@@ -8,7 +8,8 @@
 //! Prefixes: npm's own strict parser accepts one leading `v` (`v1.2.3`), and lock files
 //! and `npm ls` output sometimes carry `=` or `=v` (which npm's `clean()` removes); all
 //! three are accepted here and mean nothing. Anything else outside the grammar (leading
-//! zeros, `V`, surrounding blanks, `1.2`) is an error.
+//! zeros, `V`, surrounding blanks, `1.2`) is an error. Numbers are compared exactly at any
+//! size, where npm refuses numbers above 2^53.
 //!
 //! Hand-written rather than the `semver` crate: that crate is exact for SemVer but has
 //! no notion of the prefixes, and the same identifier comparison is needed by the Go
