@@ -119,6 +119,13 @@ pub struct VulnMatch {
     pub published: Option<String>,
 }
 
+impl VulnMatch {
+    /// The highest CVSS base score of the finding, if it has any vector.
+    pub fn max_cvss_score(&self) -> Option<f64> {
+        self.cvss.iter().map(|c| c.score).reduce(f64::max)
+    }
+}
+
 /// What was known when the matching ran: which database, how old.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatabaseInfo {

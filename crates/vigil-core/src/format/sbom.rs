@@ -2,6 +2,7 @@
 //! ids, and the image's own package URL and digest.
 
 use crate::Inventory;
+use serde::Serialize;
 use std::collections::HashSet;
 use std::io;
 use time::OffsetDateTime;
@@ -79,13 +80,14 @@ impl DocumentInfo {
             .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
     }
 
-    /// A UUID for one document of `kind` (`cyclonedx`, `spdx`) about `inventory`.
-    pub(crate) fn document_uuid(&self, kind: &str, inventory: &Inventory) -> Uuid {
+    /// A UUID for one document of `kind` (`cyclonedx`, `spdx`) about `subject` (an
+    /// inventory, or a vulnerability report).
+    pub(crate) fn document_uuid<T: Serialize + ?Sized>(&self, kind: &str, subject: &T) -> Uuid {
         if !self.reproducible {
             return Uuid::new_v4();
         }
-        // The inventory serializes deterministically (structs and sorted vectors).
-        let mut seed = serde_json::to_vec(inventory).unwrap_or_default();
+        // Inventories and reports serialize deterministically (structs and sorted vectors).
+        let mut seed = serde_json::to_vec(subject).unwrap_or_default();
         seed.extend_from_slice(kind.as_bytes());
         seed.extend_from_slice(self.timestamp().as_bytes());
         Uuid::new_v5(&vigil_namespace(), &seed)
