@@ -326,7 +326,7 @@ fn parse_document(doc: &Document) -> Outcome {
     match osv::parse(&doc.bytes, is_yaml, "") {
         Ok(Parsed::Advisory(mut advisory, unknown)) => {
             advisory.source = osv::source_name(&advisory.id);
-            Outcome::Osv(advisory, unknown)
+            Outcome::Osv(*advisory, unknown)
         }
         Ok(Parsed::Withdrawn(_)) => Outcome::Withdrawn,
         Err(e) => Outcome::Skipped(e.to_string()),

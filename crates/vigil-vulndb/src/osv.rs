@@ -21,7 +21,7 @@ pub enum OsvError {
 pub enum Parsed {
     /// An advisory to store, with the ecosystems it named that Vigil does not know
     /// (those affected entries were left out, not guessed).
-    Advisory(Advisory, Vec<String>),
+    Advisory(Box<Advisory>, Vec<String>),
     /// A withdrawn record: ignored.
     Withdrawn(String),
 }
@@ -199,7 +199,7 @@ fn convert(record: Record, source: &str) -> Result<Parsed, OsvError> {
     aliases.sort();
     aliases.dedup();
     Ok(Parsed::Advisory(
-        Advisory {
+        Box::new(Advisory {
             severity: record.database_specific.as_ref().and_then(severity_field),
             id: record.id,
             source: source.to_owned(),
@@ -210,7 +210,7 @@ fn convert(record: Record, source: &str) -> Result<Parsed, OsvError> {
             published: record.published,
             modified: record.modified,
             affected,
-        },
+        }),
         unknown,
     ))
 }

@@ -107,13 +107,9 @@ fn cached<'a>(
     cache: &'a mut HashMap<i64, Advisory>,
     rowid: i64,
 ) -> Result<&'a Advisory, DbError> {
-    if !cache.contains_key(&rowid) {
-        let advisory = db.advisory(rowid)?;
-        cache.insert(rowid, advisory);
-    }
-    cache.get(&rowid).ok_or_else(|| DbError::Corrupt {
-        path: db.path().to_owned(),
-        message: format!("advisory {rowid} vanished"),
+    Ok(match cache.entry(rowid) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => e.insert(db.advisory(rowid)?),
     })
 }
 

@@ -113,11 +113,11 @@ fn in_range(
     }
     let mut next_fix = None;
     for event in &sorted {
-        if let Event::Fixed(v) = event {
-            if cmp(version, v)? == Ordering::Less {
-                next_fix = Some(v.clone());
-                break;
-            }
+        if let Event::Fixed(v) = event
+            && cmp(version, v)? == Ordering::Less
+        {
+            next_fix = Some(v.clone());
+            break;
         }
     }
     Ok(Some(next_fix))
