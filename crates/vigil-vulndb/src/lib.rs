@@ -17,6 +17,7 @@ pub mod model;
 pub mod osv;
 pub mod score;
 pub mod store;
+pub mod suppress;
 pub mod update;
 pub mod version;
 

@@ -33,6 +33,8 @@ struct Cli {
 enum Command {
     /// List every package in an image (a software bill of materials).
     Sbom(cmd::sbom::Args),
+    /// Find known vulnerabilities in an image's packages.
+    Image(Box<cmd::image::Args>),
     /// Manage the vulnerability database and compare versions.
     Db(cmd::db::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Sbom(args) => cmd::sbom::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Db(args) => cmd::db::run(args),
+        Command::Image(args) => cmd::image::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -98,16 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let Some(format) = InventoryFormat::from_name(&args.format) else {
         bail!("unknown format {}", args.format);
     };
-    let opts = args.image.source_options()?;
-    let started = std::time::Instant::now();
-    let inventory = vigil_image::sbom(&args.target, &opts)
-        .with_context(|| format!("reading {}", args.target))?;
-    tracing::info!(
-        target = %args.target,
-        packages = inventory.packages.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "inventory done"
-    );
+    let inventory = super::inventory(&args.target, &args.image)?;
     write_output(args.output.as_deref(), |out| {
         write_inventory(format, &inventory, out)
     })?;
