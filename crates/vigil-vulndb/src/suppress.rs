@@ -52,7 +52,7 @@ impl IgnoreList {
     pub fn ignores(&self, finding: &VulnMatch, today: &str) -> bool {
         self.entries.iter().any(|e| {
             e.expires.as_deref().is_none_or(|exp| today <= exp)
-                && (finding.id == e.id || finding.aliases.iter().any(|a| *a == e.id))
+                && (finding.id == e.id || finding.aliases.contains(&e.id))
         })
     }
 }
