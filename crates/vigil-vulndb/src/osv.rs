@@ -225,8 +225,18 @@ fn cvss_vectors(entries: &[SeverityEntry]) -> Vec<String> {
         .collect()
 }
 
-/// GHSA's `database_specific.severity` (`MODERATE` is GitHub's word for medium).
+/// GHSA's `database_specific.severity` (`MODERATE` is GitHub's word for medium), or a
+/// Debian record's `urgency` (`unimportant` is reported as low, as Debian's tracker means
+/// it).
 fn severity_field(value: &serde_json::Value) -> Option<Severity> {
+    if let Some(urgency) = value.get("urgency").and_then(|u| u.as_str()) {
+        return match urgency.trim_end_matches('*') {
+            "unimportant" | "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            _ => None,
+        };
+    }
     let text = value.get("severity")?.as_str()?;
     match text.to_ascii_uppercase().as_str() {
         "MODERATE" => Some(Severity::Medium),

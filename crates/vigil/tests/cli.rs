@@ -7,14 +7,15 @@ fn vigil() -> Command {
 }
 
 #[test]
-fn demo_builds_and_inventories_its_image() {
+fn demo_builds_its_image_and_finds_the_demo_advisories() {
     let out = vigil().args(["demo", "--format", "json"]).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inv = &report["inventory"];
     assert_eq!(inv["complete"], true);
     assert_eq!(inv["os"]["id"], "debian");
     let names: Vec<&str> = inv["packages"]
@@ -28,6 +29,32 @@ fn demo_builds_and_inventories_its_image() {
     }
     // The application layer's whiteout removed /etc/motd; nothing refers to it.
     assert_eq!(inv["layers"].as_array().unwrap().len(), 2);
+    let mut found: Vec<String> = report["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {} {} {}",
+                m["package"]["name"].as_str().unwrap(),
+                m["id"].as_str().unwrap(),
+                m["severity"].as_str().unwrap(),
+                m["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "PyYAML CVE-2020-14343 CRITICAL fixed",
+            "libc6 CVE-2019-1010022 LOW affected",
+            "lodash CVE-2020-28500 MEDIUM fixed",
+            "lodash CVE-2020-8203 HIGH fixed",
+            "lodash CVE-2021-23337 HIGH fixed",
+            "tar CVE-2005-2541 LOW affected",
+        ]
+    );
 }
 
 #[test]

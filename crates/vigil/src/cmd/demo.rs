@@ -9,7 +9,7 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil_core::format::{InventoryFormat, write_inventory};
+use vigil_core::format::{VulnFormat, write_report};
 use vigil_image::build::{Entry, LayerSpec, write_oci_layout};
 use vigil_image::layer::Compression;
 
@@ -19,9 +19,13 @@ pub struct Args {
     /// Where to write the demo OCI layout (default: a temporary folder, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
-    /// Output format for the inventory.
-    #[arg(short, long, default_value = "table", value_parser = clap::builder::PossibleValuesParser::new(InventoryFormat::NAMES))]
+    /// Output format for the findings.
+    #[arg(short, long, default_value = "table", value_parser = clap::builder::PossibleValuesParser::new(VulnFormat::NAMES))]
     pub format: String,
+    /// Match against this vulnerability database instead of the demo's own advisories
+    /// (e.g. the one `vigil db update` keeps in the data dir).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
 }
 
 fn file(path: &str, content: &[u8]) -> Entry {
@@ -71,22 +75,68 @@ pub fn layers() -> Vec<LayerSpec> {
     ]
 }
 
-/// Runs `vigil demo`.
+/// The demo database: OSV records written for the demo image's packages.
+const ADVISORIES: &[(&str, &str)] = &[
+    (
+        "GHSA-8q59-q68h-6hv4.json",
+        include_str!("../../demo/advisories/GHSA-8q59-q68h-6hv4.json"),
+    ),
+    (
+        "GHSA-p6mc-m468-83gw.json",
+        include_str!("../../demo/advisories/GHSA-p6mc-m468-83gw.json"),
+    ),
+    (
+        "GHSA-35jh-r3h4-6jhm.json",
+        include_str!("../../demo/advisories/GHSA-35jh-r3h4-6jhm.json"),
+    ),
+    (
+        "GHSA-29mw-wpgm-hmr9.json",
+        include_str!("../../demo/advisories/GHSA-29mw-wpgm-hmr9.json"),
+    ),
+    (
+        "DEBIAN-CVE-2005-2541.json",
+        include_str!("../../demo/advisories/DEBIAN-CVE-2005-2541.json"),
+    ),
+    (
+        "DEBIAN-CVE-2019-1010022.json",
+        include_str!("../../demo/advisories/DEBIAN-CVE-2019-1010022.json"),
+    ),
+];
+
+/// Runs `vigil demo`: build the image, inventory it, import the demo advisories through
+/// the same importer `vigil db import` uses, and match.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let format = InventoryFormat::from_name(&args.format).unwrap_or(InventoryFormat::Table);
-    let temp;
-    let dir = match &args.keep {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::tempdir().context("creating a temporary folder")?;
-            temp.path().join("demo-layout")
-        }
-    };
+    let format = VulnFormat::from_name(&args.format).unwrap_or(VulnFormat::Table);
+    let temp = tempfile::tempdir().context("creating a temporary folder")?;
+    let dir = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| temp.path().join("demo-layout"));
     write_oci_layout(&dir, "demo", &layers()).context("writing the demo image")?;
     let target = format!("oci:{}:demo", dir.display());
-    eprintln!("Built a demo image at {}; its inventory:\n", dir.display());
     let inventory = vigil_image::sbom(&target, &vigil_image::SourceOptions::default())
         .with_context(|| format!("reading {target}"))?;
-    super::sbom::write_output(None, |out| write_inventory(format, &inventory, out))?;
+    let db_path = match &args.db {
+        Some(path) => path.clone(),
+        None => {
+            let records = temp.path().join("advisories");
+            std::fs::create_dir_all(&records)?;
+            for (name, text) in ADVISORIES {
+                std::fs::write(records.join(name), text)?;
+            }
+            let path = temp.path().join("demo-vulndb.sqlite");
+            let mut db = vigil_vulndb::Database::create(&path)?;
+            vigil_vulndb::import::import_paths(&mut db, &[records])?;
+            path
+        }
+    };
+    let db = vigil_vulndb::Database::open(&db_path)?;
+    eprintln!(
+        "Built a demo image at {} ({} packages); its vulnerabilities:\n",
+        dir.display(),
+        inventory.packages.len()
+    );
+    let report = super::image::build_report(&db, inventory, |_, _| true)?;
+    super::sbom::write_output(None, |out| write_report(format, &report, out))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_core::format::{VulnFormat, write_report};
-use vigil_core::{DatabaseInfo, Severity, VulnReport, VulnStatus};
+use vigil_core::{DatabaseInfo, Inventory, Severity, VulnMatch, VulnReport, VulnStatus};
 use vigil_vulndb::Database;
 use vigil_vulndb::suppress::{IgnoreList, Vex};
 
@@ -64,46 +64,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // Open the database first: a missing one should fail before a long pull.
     let db = Database::open(&db_path)?;
     let inventory = super::inventory(&args.target, &args.image)?;
-    let started = std::time::Instant::now();
-    let outcome = vigil_vulndb::matcher::match_inventory(&db, &inventory)
-        .with_context(|| format!("matching {}", args.target))?;
-    tracing::info!(
-        packages = inventory.packages.len(),
-        findings = outcome.matches.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "matching done"
-    );
-    for (reason, n) in &outcome.uncovered {
-        tracing::warn!("{n} packages not matched: no advisories for {reason}");
-    }
-    let mut inventory = inventory;
-    inventory.warnings.extend(outcome.warnings);
     let today = time::OffsetDateTime::now_utc().date().to_string();
-    let mut matches = Vec::new();
     let mut suppressed = 0;
-    for m in outcome.matches {
-        if suppress.ignores.ignores(&m, &today) || suppress.vex.suppresses(&m, &inventory) {
+    let report = build_report(&db, inventory, |m, inventory| {
+        if suppress.ignores.ignores(m, &today) || suppress.vex.suppresses(m, inventory) {
             tracing::info!(id = %m.id, package = %m.package.name, "suppressed");
             suppressed += 1;
-        } else if (args.severity.is_empty() || args.severity.contains(&m.severity))
-            && (!args.ignore_unfixed || m.status == VulnStatus::Fixed)
-        {
-            matches.push(m);
+            return false;
         }
-    }
+        (args.severity.is_empty() || args.severity.contains(&m.severity))
+            && (!args.ignore_unfixed || m.status == VulnStatus::Fixed)
+    })?;
     if suppressed > 0 {
         eprintln!("{suppressed} findings suppressed by ignore rules or VEX statements");
     }
-    let sources = db.sources()?;
-    let report = VulnReport {
-        schema_version: vigil_core::VULN_REPORT_SCHEMA_VERSION,
-        inventory,
-        matches,
-        database: DatabaseInfo {
-            updated: sources.iter().map(|s| s.imported.clone()).max(),
-            sources: sources.into_iter().map(|s| s.name).collect(),
-        },
-    };
     write_output(args.output.as_deref(), |out| {
         write_report(format, &report, out)
     })?;
@@ -115,6 +89,42 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ExitCode::from(args.exit_code)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Matches `inventory` against `db` and keeps the findings `keep` accepts.
+pub fn build_report(
+    db: &Database,
+    mut inventory: Inventory,
+    mut keep: impl FnMut(&VulnMatch, &Inventory) -> bool,
+) -> Result<VulnReport> {
+    let started = std::time::Instant::now();
+    let outcome = vigil_vulndb::matcher::match_inventory(db, &inventory)
+        .with_context(|| format!("matching {}", inventory.target.reference))?;
+    tracing::info!(
+        packages = inventory.packages.len(),
+        findings = outcome.matches.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "matching done"
+    );
+    for (reason, n) in &outcome.uncovered {
+        tracing::warn!("{n} packages not matched: no advisories for {reason}");
+    }
+    inventory.warnings.extend(outcome.warnings);
+    let matches = outcome
+        .matches
+        .into_iter()
+        .filter(|m| keep(m, &inventory))
+        .collect();
+    let sources = db.sources()?;
+    Ok(VulnReport {
+        schema_version: vigil_core::VULN_REPORT_SCHEMA_VERSION,
+        inventory,
+        matches,
+        database: DatabaseInfo {
+            updated: sources.iter().map(|s| s.imported.clone()).max(),
+            sources: sources.into_iter().map(|s| s.name).collect(),
+        },
     })
 }
 
