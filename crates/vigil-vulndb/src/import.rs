@@ -233,7 +233,7 @@ fn read_file(path: &Path, tx: &mpsc::SyncSender<Document>, skipped: &mut Vec<Str
         Ok(f) => f,
         Err(e) => return skipped.push(format!("{name}: {e}")),
     };
-    if path.extension().is_some_and(|e| e == "zip") {
+    if is_zip(&file) {
         return read_zip(file, &name, tx, skipped);
     }
     match read_bounded(file, MAX_DOCUMENT) {
@@ -242,6 +242,15 @@ fn read_file(path: &Path, tx: &mpsc::SyncSender<Document>, skipped: &mut Vec<Str
         }
         Err(e) => skipped.push(format!("{name}: {e}")),
     }
+}
+
+/// A zip archive starts with a local file header (or, empty, an end-of-directory record),
+/// whatever the file is called.
+fn is_zip(file: &std::fs::File) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut magic = [0u8; 4];
+    matches!(file.read_at(&mut magic, 0), Ok(4))
+        && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06")
 }
 
 /// OSV's per-ecosystem `all.zip`: one JSON record per entry.

@@ -213,7 +213,10 @@ impl Database {
     pub fn find(&self, id: &str) -> Result<Vec<Advisory>, DbError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT rowid, body FROM advisory WHERE id = ?1")
+            .prepare(
+                "SELECT rowid, body FROM advisory
+                 WHERE id = ?1 OR instr(body, '\"' || ?1 || '\"') > 0",
+            )
             .map_err(|source| sqlite(&self.path, source))?;
         let rows: Vec<(i64, Vec<u8>)> = stmt
             .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -223,6 +226,9 @@ impl Database {
         for (rowid, body) in rows {
             let mut advisory: Advisory =
                 serde_json::from_slice(&body).map_err(|e| self.corrupt(e))?;
+            if advisory.id != id && !advisory.aliases.iter().any(|a| a == id) {
+                continue;
+            }
             let mut stmt = self
                 .conn
                 .prepare_cached("SELECT body FROM affected WHERE advisory = ?1")

@@ -129,6 +129,7 @@ pub fn update(
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| io_err(dir, source))?;
+    remove_stale_temporaries(dir);
     let current = path.is_file().then(|| Database::open(path)).transpose()?;
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(Duration::from_secs(30))
@@ -260,6 +261,7 @@ fn download(
         progress(Progress::Start { ecosystem, total });
         let mut file = tempfile::Builder::new()
             .prefix(".osv-download-")
+            .suffix(".zip")
             .tempfile_in(dir)
             .map_err(|source| io_err(dir, source))?;
         match copy_body(&mut response, file.as_file_mut(), progress) {
@@ -283,6 +285,28 @@ fn download(
         url: url.into(),
         message: last_error,
     })
+}
+
+/// Temporary files a killed update left behind (an hour old: no update still running takes
+/// them for its own).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with(".osv-download-") || name.starts_with(".vulndb-update-");
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if ours && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn copy_body(
