@@ -104,12 +104,24 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|source| sqlite(path, source))?;
+        // Map the file rather than copying pages through read(2); lookups touch few pages.
+        conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA query_only = 1;")
+            .map_err(|source| sqlite(path, source))?;
         let db = Database {
             conn,
             path: path.to_owned(),
         };
         db.check_version()?;
         Ok(db)
+    }
+
+    /// Holds one read transaction open until the guard drops, so a batch of lookups takes
+    /// the file lock once and keeps its page cache between them.
+    pub fn read_batch(&self) -> Result<ReadBatch<'_>, DbError> {
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(|source| sqlite(&self.path, source))?;
+        Ok(ReadBatch { db: self })
     }
 
     /// Opens a database for writing, creating it when missing.
@@ -302,6 +314,17 @@ impl Database {
             path: self.path.clone(),
             message: e.to_string(),
         }
+    }
+}
+
+/// An open read transaction; see [`Database::read_batch`].
+pub struct ReadBatch<'a> {
+    db: &'a Database,
+}
+
+impl Drop for ReadBatch<'_> {
+    fn drop(&mut self) {
+        let _ = self.db.conn.execute_batch("COMMIT");
     }
 }
 

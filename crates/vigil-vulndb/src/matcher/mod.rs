@@ -38,6 +38,7 @@ struct RawHit {
 
 /// Matches every package of `inventory` against `db`.
 pub fn match_inventory(db: &Database, inventory: &Inventory) -> Result<MatchOutcome, DbError> {
+    let _batch = db.read_batch()?;
     let mut outcome = MatchOutcome::default();
     let mut advisories: HashMap<i64, Advisory> = HashMap::new();
     for package in &inventory.packages {
