@@ -1799,16 +1799,25 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        // Truncations and byte flips of a real document: errors or inventories, no panic.
-        let doc = write_with(cyclonedx::write, &every_ecosystem());
-        for cut in (0..doc.len()).step_by(97) {
-            let _ = read_sbom(&doc[..cut], "x");
-        }
-        let spdx_doc = write_with(spdx::write, &every_ecosystem());
-        for i in (0..spdx_doc.len()).step_by(89) {
-            let mut d = spdx_doc.clone();
-            d[i] = b'"';
-            let _ = read_sbom(&d, "x");
+        // Truncations and byte flips of real documents of each format:
+        // errors or inventories, never a panic.
+        let inv = every_ecosystem();
+        let docs = [
+            write_with(cyclonedx::write, &inv),
+            write_with(spdx::write, &inv),
+            serde_json::to_vec(&inv).unwrap(),
+        ];
+        for doc in &docs {
+            for cut in (0..doc.len()).step_by(3) {
+                let _ = read_sbom(&doc[..cut], "x");
+            }
+            for i in (0..doc.len()).step_by(7) {
+                for b in [b'"', b'[', b'%', 0xff] {
+                    let mut d = doc.clone();
+                    d[i] = b;
+                    let _ = read_sbom(&d, "x");
+                }
+            }
         }
     }
 }
