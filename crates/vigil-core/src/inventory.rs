@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 /// What was scanned, as the user named it and as Vigil resolved it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
-    /// The source kind: `registry`, `oci`, `oci-archive`, `docker-archive` or `dir`.
+    /// The source kind: `registry`, `oci`, `oci-archive`, `docker-archive` or `dir`; `sbom`
+    /// for an inventory read from an SBOM ([`crate::format::read_sbom`]).
     pub kind: String,
     /// The target exactly as given (`registry:localhost:5000/app:1`, `dir:/srv/root`).
     pub reference: String,

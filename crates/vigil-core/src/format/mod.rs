@@ -11,11 +11,13 @@ pub mod json;
 mod license;
 pub mod sarif;
 mod sbom;
+pub mod sbom_read;
 pub mod spdx;
 pub mod table;
 pub mod vuln_table;
 
 pub use sbom::DocumentInfo;
+pub use sbom_read::{SbomReadError, read_sbom};
 
 /// The formats `vigil sbom --format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
