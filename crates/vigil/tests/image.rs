@@ -416,3 +416,50 @@ fn compare_prints_one_result_per_line() {
         .unwrap();
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown ecosystem"));
 }
+
+/// `sbom:FILE` finds what scanning the image finds: the demo image, its CycloneDX and SPDX
+/// SBOMs, and the demo advisories (all made here).
+#[test]
+fn sboms_scan_like_their_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    run(vigil().args(["demo", "--keep"]).arg(&layout));
+    let db = dir.path().join("db.sqlite");
+    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories");
+    run(vigil()
+        .args(["db", "--db"])
+        .arg(&db)
+        .arg("import")
+        .arg(&advisories));
+    let image = format!("oci:{}:demo", layout.display());
+    let ids = |report: &Value| {
+        let mut v: Vec<String> = report["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{} {} {}", m["package"]["name"], m["id"], m["status"]))
+            .collect();
+        v.sort();
+        v
+    };
+    let direct = ids(&scan(&db, &image, &[]));
+    assert_eq!(direct.len(), 6, "{direct:?}");
+    for format in ["cyclonedx", "spdx", "json"] {
+        let sbom = dir.path().join(format!("demo.{format}.json"));
+        run(vigil()
+            .args(["sbom", &image, "-f", format, "-o"])
+            .arg(&sbom));
+        let from_sbom = scan(&db, &format!("sbom:{}", sbom.display()), &[]);
+        assert_eq!(ids(&from_sbom), direct, "{format}");
+        assert_eq!(from_sbom["inventory"]["target"]["kind"], "sbom");
+    }
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[1, 2]").unwrap();
+    let out = vigil()
+        .args(["image", &format!("sbom:{}", bad.display()), "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a CycloneDX or SPDX"));
+}
