@@ -453,6 +453,20 @@ fn sboms_scan_like_their_image() {
         assert_eq!(ids(&from_sbom), direct, "{format}");
         assert_eq!(from_sbom["inventory"]["target"]["kind"], "sbom");
     }
+    // `vigil db query PURL` reads purls the way SBOMs are read.
+    let query = |purl: &str| {
+        let out = run(vigil()
+            .args(["db", "--db"])
+            .arg(&db)
+            .args(["query", purl, "-f", "json"]));
+        ids(&serde_json::from_slice(&out.stdout).unwrap())
+    };
+    assert_eq!(query("pkg:npm/lodash@4.17.15").len(), 3);
+    assert!(query("pkg:npm/lodash@4.17.21").is_empty());
+    assert_eq!(
+        query("pkg:deb/debian/tar@1.34%2Bdfsg-1.2%2Bdeb12u1?distro=debian-12"),
+        ["\"tar\" \"CVE-2005-2541\" \"affected\""]
+    );
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "[1, 2]").unwrap();
     let out = vigil()

@@ -73,6 +73,16 @@ enum Command {
         /// An advisory id (CVE-2020-14343, GHSA-..., PYSEC-..., GO-...).
         id: String,
     },
+    /// Match package URLs against the database (`pkg:pypi/pyyaml@5.3.1`,
+    /// `pkg:deb/debian/openssl@3.0.11-1?distro=debian-12`): the advisories that affect them.
+    Query {
+        /// Package URLs with versions.
+        #[arg(required = true)]
+        purls: Vec<String>,
+        /// Output format.
+        #[arg(short, long, default_value = "table", value_parser = clap::builder::PossibleValuesParser::new(vigil_core::format::VulnFormat::NAMES))]
+        format: String,
+    },
     /// Compare two versions as an ecosystem orders them: prints <, = or >.
     Compare {
         /// OSV ecosystem name (Debian, Alpine, Red Hat, PyPI, npm, Go, crates.io, Maven,
@@ -102,6 +112,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         } => run_update(&path, base_url, ecosystems, attempts),
         Command::Status { max_age_days } => status(&path, max_age_days),
         Command::Show { id } => show(&path, &id),
+        Command::Query { purls, format } => query(&path, &purls, &format),
         Command::Compare {
             ecosystem,
             a,
@@ -245,6 +256,28 @@ fn show(path: &std::path::Path, id: &str) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &found)?;
     writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The purls become a one-component-each CycloneDX document read by the same code that
+/// reads SBOMs, so a purl means here exactly what it means in `vigil image sbom:FILE`.
+fn query(path: &std::path::Path, purls: &[String], format: &str) -> Result<ExitCode> {
+    let components: Vec<serde_json::Value> = purls
+        .iter()
+        .map(|p| serde_json::json!({"type": "library", "name": p, "purl": p}))
+        .collect();
+    let bom = serde_json::json!({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components});
+    let inventory = vigil_core::format::read_sbom(&serde_json::to_vec(&bom)?, "purl")?;
+    if let Some(w) = inventory.warnings.first() {
+        bail!("{}", w.message);
+    }
+    let db = Database::open(path)?;
+    let report = super::image::build_report(&db, inventory, |_, _| true)?;
+    let format = vigil_core::format::VulnFormat::from_name(format)
+        .unwrap_or(vigil_core::format::VulnFormat::Table);
+    super::sbom::write_output(None, |out| {
+        vigil_core::format::write_report(format, &report, out)
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
