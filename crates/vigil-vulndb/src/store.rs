@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// The store's layout version; a file with another version is refused with a clear
 /// message (rebuild with `vigil db update` or `vigil db import`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// What can go wrong with the store.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +85,13 @@ CREATE TABLE IF NOT EXISTS source (
 CREATE TABLE IF NOT EXISTS advisory (
   rowid INTEGER PRIMARY KEY, source TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL,
   UNIQUE (source, id));
+-- Clustered by package: the entries a lookup needs sit together in one B-tree leaf,
+-- so a lookup is one descent however large the table grows.
 CREATE TABLE IF NOT EXISTS affected (
   ecosystem TEXT NOT NULL, name TEXT NOT NULL,
   advisory INTEGER NOT NULL REFERENCES advisory(rowid) ON DELETE CASCADE,
-  body BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS affected_lookup ON affected (ecosystem, name);
+  seq INTEGER NOT NULL, body BLOB NOT NULL,
+  PRIMARY KEY (ecosystem, name, advisory, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS affected_advisory ON affected (advisory);
 ";
 
@@ -139,7 +141,7 @@ impl Database {
             path: path.to_owned(),
         };
         let setup = format!(
-            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE; {SCHEMA}
+            "PRAGMA page_size = 8192; PRAGMA foreign_keys = ON; PRAGMA journal_mode = DELETE; {SCHEMA}
              INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
         );
         db.conn
@@ -383,16 +385,18 @@ impl Writer<'_> {
         let mut insert = self
             .tx
             .prepare_cached(
-                "INSERT INTO affected (ecosystem, name, advisory, body) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO affected (ecosystem, name, advisory, seq, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(err)?;
-        for affected in &advisory.affected {
+        for (seq, affected) in advisory.affected.iter().enumerate() {
             let body = serde_json::to_vec(affected).map_err(|e| self.corrupt(e))?;
             insert
                 .execute(params![
                     crate::matcher::lookup_ecosystem(&affected.ecosystem),
                     affected.name,
                     rowid,
+                    seq as i64,
                     body
                 ])
                 .map_err(err)?;
