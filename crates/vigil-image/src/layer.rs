@@ -2,10 +2,11 @@
 //! files they ask for. The result records everything the merge needs; no file content
 //! outlives the analyzer call that read it.
 
-use crate::analyzer::{AnalyzeError, Analyzer, FileInfo, FileRanges, Found};
+use crate::analyzer::{AnalyzeError, Analyzer, FileInfo, FileRanges, Found, Pread};
 use crate::error::ImageError;
 use crate::limits::Limits;
 use crate::path;
+use object::read::ReadRef;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
@@ -59,6 +60,10 @@ pub struct LayerScan {
     /// Files wanted by an analyzer under a link path whose content must be fetched again:
     /// (path where the content is, path to report, analyzer index).
     pub pending: Vec<Pending>,
+    /// True when every path appears once in `nodes` and nothing lies below a file or a
+    /// link, as in a folder tree on disk: the merge then takes the nodes as they are
+    /// instead of replaying them one by one.
+    pub distinct: bool,
 }
 
 /// A file whose content an analyzer still needs, under another path (a link).
@@ -389,33 +394,18 @@ impl Walker<'_> {
             too_big(scan, wanted);
             return Ok(());
         }
-        let mut head = Vec::new();
-        let magics: Option<Vec<&[u8]>> = wanted.iter().map(|(_, a)| a.magic()).collect();
-        if let Some(magics) = magics {
-            let len = magics.iter().map(|m| m.len()).max().unwrap_or(0);
-            let stream = entry.stream().map_err(|e| corrupt(name, &path, e))?;
-            stream
-                .take(len as u64)
-                .read_to_end(&mut head)
-                .map_err(|e| corrupt(name, &path, e))?;
-            wanted.retain(|(i, a)| {
-                let known = a.magic().is_some_and(|m| head.starts_with(m));
-                if !known {
-                    // What the analyzer itself answers for such a file.
-                    scan.results.push(FileResult {
-                        path: path.clone(),
-                        analyzer: *i,
-                        found: Found::default(),
-                    });
-                }
-                known
-            });
-            if wanted.is_empty() {
-                return Ok(());
-            }
-        }
+        // The longest magic, when every analyzer has one.
+        let magic_len = wanted
+            .iter()
+            .try_fold(0, |n, (_, a)| a.magic().map(|m| n.max(m.len())));
         if let Some(file) = entry.file().map_err(|e| corrupt(name, &path, e))? {
-            let ranges = FileRanges::new(file);
+            let ranges = FileRanges::new(Pread::new(file, size));
+            if let Some(len) = magic_len {
+                let head = ranges
+                    .read_bytes_at(0, (len as u64).min(size))
+                    .unwrap_or_default();
+                recognised(&mut wanted, head, &path, scan);
+            }
             for (i, analyzer) in wanted {
                 scan.results.push(FileResult {
                     path: path.clone(),
@@ -424,6 +414,18 @@ impl Walker<'_> {
                 });
             }
             return Ok(());
+        }
+        let mut head = Vec::new();
+        if let Some(len) = magic_len {
+            let stream = entry.stream().map_err(|e| corrupt(name, &path, e))?;
+            stream
+                .take(len as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| corrupt(name, &path, e))?;
+            recognised(&mut wanted, &head, &path, scan);
+            if wanted.is_empty() {
+                return Ok(());
+            }
         }
         let stream = entry.stream().map_err(|e| corrupt(name, &path, e))?;
         let content = read_bounded(&mut head.chain(stream), size, self.limits.max_file_bytes)
@@ -609,6 +611,27 @@ impl Read for Blocks {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// Keeps the analyzers whose [`Analyzer::magic`] `head` starts with; the others get the
+/// empty result they would have answered themselves.
+fn recognised(
+    wanted: &mut Vec<(usize, &dyn Analyzer)>,
+    head: &[u8],
+    path: &str,
+    scan: &mut LayerScan,
+) {
+    wanted.retain(|(i, a)| {
+        let known = a.magic().is_some_and(|m| head.starts_with(m));
+        if !known {
+            scan.results.push(FileResult {
+                path: path.to_string(),
+                analyzer: *i,
+                found: Found::default(),
+            });
+        }
+        known
+    });
 }
 
 /// An analyzer's answer, its error turned into a warning so one bad file loses only itself.

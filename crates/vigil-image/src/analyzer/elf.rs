@@ -12,7 +12,8 @@ use super::FileInfo;
 use object::Endianness;
 use object::elf;
 use object::read::ReadRef;
-use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+use object::read::SectionIndex;
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, SectionTable};
 
 /// The smallest possible ELF file: a 32-bit file header.
 const MIN_ELF_BYTES: u64 = 52;
@@ -150,9 +151,9 @@ fn parse_as<'a, H: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
     let section = match header.sections(endian, data) {
         Err(e) => Lookup::Broken(format!("section headers: {e}")),
         Ok(table) if table.is_empty() => Lookup::NoSections,
-        Ok(table) => match table.section_by_name(endian, name) {
+        Ok(table) => match find_section(header, &table, endian, data, name) {
             None => Lookup::Absent,
-            Some((_, s)) => match s.data(endian, data) {
+            Some(s) => match s.data(endian, data) {
                 Ok(bytes) => Lookup::Found {
                     addr: s.sh_addr(endian).into(),
                     data: bytes,
@@ -165,6 +166,31 @@ fn parse_as<'a, H: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
         data,
         loads,
         section,
+    })
+}
+
+/// The section called `name`, as `SectionTable::section_by_name` finds it (sections
+/// with unreadable names are passed over), but with the name table read in one piece:
+/// through a file on disk, looking up each name separately costs a read per section.
+fn find_section<'a, H: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
+    header: &H,
+    table: &SectionTable<'a, H, R>,
+    endian: Endianness,
+    data: R,
+    name: &[u8],
+) -> Option<&'a H::SectionHeader> {
+    let index = header.shstrndx(endian, data).ok()?;
+    let names = table
+        .section(SectionIndex(index as usize))
+        .ok()?
+        .data(endian, data)
+        .ok()?;
+    table.iter().find(|s| {
+        let at = usize::try_from(s.sh_name(endian)).unwrap_or(usize::MAX);
+        names
+            .get(at..)
+            .and_then(|rest| rest.split(|&b| b == 0).next().filter(|_| rest.contains(&0)))
+            == Some(name)
     })
 }
 

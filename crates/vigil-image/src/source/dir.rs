@@ -88,7 +88,10 @@ impl ImageSource for DirSource {
             }
             scan.nodes.push((rel, node));
         });
-        let mut all = LayerScan::default();
+        let mut all = LayerScan {
+            distinct: true,
+            ..LayerScan::default()
+        };
         for scan in scans {
             all.nodes.extend(scan.nodes);
             all.results.extend(scan.results);
