@@ -51,7 +51,7 @@ PY
 fi
 
 measure() {
-  /usr/bin/time -f '%e s, peak RSS %M KB' "$vigil" sbom "$1" --format json -o /dev/null 2>&1 | tail -1
+  /usr/bin/time -f '%e s, peak RSS %M KB' "$vigil" sbom "$1" --format json 2>&1 >/dev/null | tail -1
 }
 echo "image size on disk: small $(du -sh "$fixture/oci" | cut -f1), large $(du -sh "$big/oci" | cut -f1)"
 for _ in 1 2 3; do echo "small: $(measure "oci:$fixture/oci:bookworm")"; done

@@ -48,7 +48,7 @@ for case in "${cases[@]}"; do
   t="$trivy $ta --format cyclonedx -q --skip-db-update --offline-scan -o $out/trivy-$name.json"
   s="$syft -q $st -o syft-json=$out/syft-$name.json"
   # Trivy needs its (empty) cache initialised once for --skip-db-update.
-  $trivy $ta --format cyclonedx -q -o /dev/null >/dev/null 2>&1 || true
+  $trivy $ta --format cyclonedx -q >/dev/null 2>&1 || true
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$out/$name.json" -n vigil "$v" -n trivy "$t" -n syft "$s" >/dev/null
   for tool in vigil trivy syft; do
     median=$(jq -r --arg n "$tool" '.results[] | select(.command==$n) | .median' "$out/$name.json")

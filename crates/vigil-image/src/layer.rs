@@ -2,10 +2,11 @@
 //! files they ask for. The result records everything the merge needs; no file content
 //! outlives the analyzer call that read it.
 
-use crate::analyzer::{Analyzer, FileInfo, Found};
+use crate::analyzer::{AnalyzeError, Analyzer, FileInfo, FileRanges, Found, Pread};
 use crate::error::ImageError;
 use crate::limits::Limits;
 use crate::path;
+use object::read::ReadRef;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
@@ -59,6 +60,10 @@ pub struct LayerScan {
     /// Files wanted by an analyzer under a link path whose content must be fetched again:
     /// (path where the content is, path to report, analyzer index).
     pub pending: Vec<Pending>,
+    /// True when every path appears once in `nodes` and nothing lies below a file or a
+    /// link, as in a folder tree on disk: the merge then takes the nodes as they are
+    /// instead of replaying them one by one.
+    pub distinct: bool,
 }
 
 /// A file whose content an analyzer still needs, under another path (a link).
@@ -79,6 +84,27 @@ pub struct Expected {
     pub blob: Option<String>,
     /// Digest of the uncompressed tar (`sha256:...`).
     pub diff_id: Option<String>,
+}
+
+/// A file's bytes as a source offers them to the analyzers.
+pub(crate) trait Content {
+    /// The bytes as a stream from the start (a tar entry, or a file on disk).
+    fn stream(&mut self) -> io::Result<&mut dyn Read>;
+    /// The file itself when it is on disk, so analyzers can read parts of it by offset.
+    fn file(&mut self) -> io::Result<Option<&std::fs::File>>;
+}
+
+/// A tar entry: a stream only.
+struct Stream<'r>(&'r mut dyn Read);
+
+impl Content for Stream<'_> {
+    fn stream(&mut self) -> io::Result<&mut dyn Read> {
+        Ok(&mut *self.0)
+    }
+
+    fn file(&mut self) -> io::Result<Option<&std::fs::File>> {
+        Ok(None)
+    }
 }
 
 /// Shared state of one image read: the analyzers, the limits and the running byte total.
@@ -105,7 +131,9 @@ impl Walker<'_> {
             name,
             blob,
             expected,
-            |path, node, entry, scan: &mut LayerScan| self.on_entry(name, path, node, entry, scan),
+            |path, node, entry, scan: &mut LayerScan| {
+                self.on_entry(name, path, node, &mut Stream(entry), scan)
+            },
             &mut scan,
         )?;
         self.resolve_hardlinks(&mut scan);
@@ -149,7 +177,7 @@ impl Walker<'_> {
                         results.push(FileResult {
                             path: want.path.clone(),
                             analyzer: want.analyzer,
-                            found: run(analyzer.as_ref(), &info, &content),
+                            found: run(analyzer.analyze(&info, &content)),
                         });
                     }
                 }
@@ -180,24 +208,35 @@ impl Walker<'_> {
             .blob
             .as_deref()
             .is_some_and(|d| d.starts_with("sha256:"));
-        let mut raw = BufReader::with_capacity(256 << 10, Hashing::new(blob, wants_blob));
+        // The blob is hashed on the decompression thread. An uncompressed blob is its own
+        // tar: its digest is also the diff_id, so it is hashed once, there, and the walk
+        // thread does no hashing at all (for a docker archive's plain tars, hashing is
+        // half the work). The compression is known only once the first bytes are read,
+        // so hashing starts whenever either digest may be needed and is dropped after.
+        let mut raw = BufReader::with_capacity(
+            256 << 10,
+            Hashing::new(blob, wants_blob || expected.diff_id.is_some()),
+        );
         let head = raw.fill_buf().map_err(|e| corrupt(name, "", e))?;
         let compression = Compression::sniff(head);
+        if compression != Compression::None && !wants_blob {
+            raw.get_mut().hasher = None;
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+        let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         let (blob_digest, diff_id) = std::thread::scope(|threads| {
-            let producer = threads.spawn(move || inflate(raw, compression, &tx));
+            let producer = threads.spawn(move || inflate(raw, compression, &tx, &spent_rx));
             let blocks = Blocks {
                 rx,
+                spent: spent_tx,
                 block: Vec::new(),
                 pos: 0,
             };
             let counted = Counted {
-                // An uncompressed blob is its own tar: its digest is also the diff_id,
-                // so it is hashed once. Otherwise the tar is hashed only if a diff_id
-                // is expected.
+                // A compressed layer's tar is hashed here, if a diff_id is expected.
                 inner: Hashing::new(
                     blocks,
-                    expected.diff_id.is_some() && !(compression == Compression::None && wants_blob),
+                    expected.diff_id.is_some() && compression != Compression::None,
                 ),
                 total: &self.total,
                 limit: self.limits.max_total_bytes,
@@ -310,12 +349,15 @@ impl Walker<'_> {
         Ok(buffered.into_inner().inner.finish())
     }
 
+    /// Runs the analyzers that want this entry, reading no more of it than they need: an
+    /// entry whose first bytes no analyzer recognises ([`Analyzer::magic`]) is not read
+    /// further, and a file on disk is handed over for reads by offset.
     pub(crate) fn on_entry(
         &self,
         name: &str,
         path: String,
         node: &Node,
-        entry: &mut dyn Read,
+        entry: &mut dyn Content,
         scan: &mut LayerScan,
     ) -> Result<(), ImageError> {
         let Node::File { size, mode } = *node else {
@@ -326,40 +368,78 @@ impl Walker<'_> {
             size,
             mode,
         };
-        let wanted: Vec<usize> = self
+        let mut wanted: Vec<(usize, &dyn Analyzer)> = self
             .analyzers
             .iter()
             .enumerate()
             .filter(|(_, a)| a.required(&info))
-            .map(|(i, _)| i)
+            .map(|(i, a)| (i, a.as_ref()))
             .collect();
         if wanted.is_empty() {
             return Ok(());
         }
-        let content = read_bounded(entry, size, self.limits.max_file_bytes)
-            .map_err(|e| corrupt(name, &path, e))?;
-        let Some(content) = content else {
-            for i in wanted {
-                let analyzer = self.analyzers.get(i).map(|a| a.name()).unwrap_or_default();
+        let too_big = |scan: &mut LayerScan, wanted: Vec<(usize, &dyn Analyzer)>| {
+            for (_, analyzer) in wanted {
                 scan.skipped.push((
                     path.clone(),
-                    analyzer.to_string(),
+                    analyzer.name().to_string(),
                     format!(
                         "file of {size} bytes is larger than the {} byte limit (--max-file-size); not analyzed",
                         self.limits.max_file_bytes
                     ),
                 ));
             }
-            return Ok(());
         };
-        for i in wanted {
-            if let Some(analyzer) = self.analyzers.get(i) {
+        if size > self.limits.max_file_bytes {
+            too_big(scan, wanted);
+            return Ok(());
+        }
+        // The longest magic, when every analyzer has one.
+        let magic_len = wanted
+            .iter()
+            .try_fold(0, |n, (_, a)| a.magic().map(|m| n.max(m.len())));
+        if let Some(file) = entry.file().map_err(|e| corrupt(name, &path, e))? {
+            let ranges = FileRanges::new(Pread::new(file, size));
+            if let Some(len) = magic_len {
+                let head = ranges
+                    .read_bytes_at(0, (len as u64).min(size))
+                    .unwrap_or_default();
+                recognised(&mut wanted, head, &path, scan);
+            }
+            for (i, analyzer) in wanted {
                 scan.results.push(FileResult {
                     path: path.clone(),
                     analyzer: i,
-                    found: run(analyzer.as_ref(), &info, &content),
+                    found: run(analyzer.analyze_file(&info, &ranges)),
                 });
             }
+            return Ok(());
+        }
+        let mut head = Vec::new();
+        if let Some(len) = magic_len {
+            let stream = entry.stream().map_err(|e| corrupt(name, &path, e))?;
+            stream
+                .take(len as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| corrupt(name, &path, e))?;
+            recognised(&mut wanted, &head, &path, scan);
+            if wanted.is_empty() {
+                return Ok(());
+            }
+        }
+        let stream = entry.stream().map_err(|e| corrupt(name, &path, e))?;
+        let content = read_bounded(&mut head.chain(stream), size, self.limits.max_file_bytes)
+            .map_err(|e| corrupt(name, &path, e))?;
+        let Some(content) = content else {
+            too_big(scan, wanted);
+            return Ok(());
+        };
+        for (i, analyzer) in wanted {
+            scan.results.push(FileResult {
+                path: path.clone(),
+                analyzer: i,
+                found: run(analyzer.analyze(&info, &content)),
+            });
         }
         Ok(())
     }
@@ -449,11 +529,14 @@ impl Walker<'_> {
 }
 
 /// The decompression side of [`Walker::walk`]: inflates the blob into blocks sent to the
-/// walk, then reads the blob to its end and returns its digest (if it was hashed).
+/// walk, then reads the blob to its end and returns its digest (if it was hashed). Blocks
+/// the walk is done with come back through `spent` and are filled again, so the stream
+/// costs a few blocks of memory and no zeroing of fresh ones.
 fn inflate<R: Read>(
     mut raw: BufReader<Hashing<R>>,
     compression: Compression,
     tx: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    spent: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> io::Result<Option<String>> {
     {
         let mut decoded: Box<dyn Read + '_> = match compression {
@@ -462,7 +545,8 @@ fn inflate<R: Read>(
             Compression::None => Box::new(&mut raw),
         };
         loop {
-            let mut block = vec![0u8; 256 << 10];
+            let mut block = spent.try_recv().unwrap_or_default();
+            block.resize(BLOCK, 0);
             let mut filled = 0;
             while filled < block.len() {
                 match decoded.read(block.get_mut(filled..).unwrap_or_default()) {
@@ -490,9 +574,14 @@ fn inflate<R: Read>(
     Ok(raw.into_inner().finish())
 }
 
-/// The walk side of [`Walker::walk`]: a reader over the blocks the decompressor sends.
+/// Size of the blocks handed from the decompression thread to the walk.
+const BLOCK: usize = 256 << 10;
+
+/// The walk side of [`Walker::walk`]: a reader over the blocks the decompressor sends;
+/// each block read to its end goes back to be filled again.
 struct Blocks {
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    spent: std::sync::mpsc::Sender<Vec<u8>>,
     block: Vec<u8>,
     pos: usize,
 }
@@ -502,7 +591,11 @@ impl Read for Blocks {
         while self.pos >= self.block.len() {
             match self.rx.recv() {
                 Ok(Ok(block)) => {
-                    self.block = block;
+                    let done = std::mem::replace(&mut self.block, block);
+                    if done.capacity() > 0 {
+                        // The decompressor may have finished already; then it is dropped.
+                        let _ = self.spent.send(done);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => return Err(e),
@@ -520,9 +613,30 @@ impl Read for Blocks {
     }
 }
 
-/// Runs one analyzer, turning its error into a warning so one bad file loses only itself.
-fn run(analyzer: &dyn Analyzer, info: &FileInfo<'_>, content: &[u8]) -> Found {
-    match analyzer.analyze(info, content) {
+/// Keeps the analyzers whose [`Analyzer::magic`] `head` starts with; the others get the
+/// empty result they would have answered themselves.
+fn recognised(
+    wanted: &mut Vec<(usize, &dyn Analyzer)>,
+    head: &[u8],
+    path: &str,
+    scan: &mut LayerScan,
+) {
+    wanted.retain(|(i, a)| {
+        let known = a.magic().is_some_and(|m| head.starts_with(m));
+        if !known {
+            scan.results.push(FileResult {
+                path: path.to_string(),
+                analyzer: *i,
+                found: Found::default(),
+            });
+        }
+        known
+    });
+}
+
+/// An analyzer's answer, its error turned into a warning so one bad file loses only itself.
+fn run(answer: Result<Found, AnalyzeError>) -> Found {
+    match answer {
         Ok(found) => found,
         Err(e) => Found {
             warnings: vec![format!("cannot be read: {e}")],

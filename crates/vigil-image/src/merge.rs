@@ -49,14 +49,24 @@ impl Merged {
             self.remove_path(gone);
             self.remove_below(gone);
         }
-        for (path, node) in scan.nodes {
-            if node != Node::Dir {
-                // A file or link replacing a lower folder hides everything under it.
-                self.remove_below(&path);
+        let fresh = self.nodes.is_empty() && self.results.is_empty() && self.skipped.is_empty();
+        if scan.distinct && fresh {
+            // Nothing to replace or hide: the map is built in one go.
+            self.nodes = scan
+                .nodes
+                .into_iter()
+                .map(|(path, node)| (path, Placed { layer, node }))
+                .collect();
+        } else {
+            for (path, node) in scan.nodes {
+                if node != Node::Dir {
+                    // A file or link replacing a lower folder hides everything under it.
+                    self.remove_below(&path);
+                }
+                self.results.remove(&path);
+                self.skipped.remove(&path);
+                self.nodes.insert(path, Placed { layer, node });
             }
-            self.results.remove(&path);
-            self.skipped.remove(&path);
-            self.nodes.insert(path, Placed { layer, node });
         }
         for FileResult {
             path,

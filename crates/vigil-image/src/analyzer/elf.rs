@@ -2,14 +2,18 @@
 //! file header, the loadable segments and one named section.
 //!
 //! Read with the `object` crate's low-level ELF API, which checks every offset and size
-//! against the file and allocates nothing sized by the input. The high-level
+//! against the file and allocates nothing sized by the input. It reads through `ReadRef`:
+//! a whole file in memory (a layer's tar entry) or a file on disk read by offset
+//! ([`super::FileRanges`]), where only the headers and the few ranges looked at are read. The high-level
 //! `object::File` would also parse symbol and relocation tables, which these analyzers
 //! never use and which would make a binary with a damaged symbol table unreadable.
 
 use super::FileInfo;
 use object::Endianness;
 use object::elf;
-use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+use object::read::ReadRef;
+use object::read::SectionIndex;
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, SectionTable};
 
 /// The smallest possible ELF file: a 32-bit file header.
 const MIN_ELF_BYTES: u64 = 52;
@@ -24,10 +28,14 @@ pub(crate) fn wants(file: &FileInfo<'_>) -> bool {
     file.is_executable() && file.size >= MIN_ELF_BYTES
 }
 
+/// The first bytes of every ELF file.
+pub(crate) const MAGIC: &[u8] = b"\x7fELF";
+
 /// True when the content starts with the ELF magic: scripts and other executables are
 /// turned away before any parsing.
-pub(crate) fn is_elf(content: &[u8]) -> bool {
-    content.starts_with(b"\x7fELF")
+pub(crate) fn is_elf<'a, R: ReadRef<'a>>(data: R) -> bool {
+    data.read_bytes_at(0, MAGIC.len() as u64)
+        .is_ok_and(|head| head == MAGIC)
 }
 
 /// A `PT_LOAD` segment: where a range of the file is mapped in memory.
@@ -58,26 +66,26 @@ pub(crate) enum Lookup<'a> {
 
 /// A parsed ELF file: its loadable segments and one looked-up section.
 #[derive(Debug)]
-pub(crate) struct Elf<'a> {
-    data: &'a [u8],
+pub(crate) struct Elf<'a, R: ReadRef<'a>> {
+    data: R,
     /// The `PT_LOAD` segments (at most [`MAX_LOADS`]), or why they could not be read.
     pub loads: Result<Vec<Load>, String>,
     /// The section asked for.
     pub section: Lookup<'a>,
 }
 
-impl<'a> Elf<'a> {
+impl<'a, R: ReadRef<'a>> Elf<'a, R> {
     /// Parses the headers of `data` and looks up the section called `section`. Fails only
     /// when the file header itself is unreadable; damaged program or section headers are
     /// recorded in [`Elf::loads`] and [`Elf::section`].
-    pub(crate) fn parse(data: &'a [u8], section: &[u8]) -> Result<Elf<'a>, String> {
+    pub(crate) fn parse(data: R, section: &[u8]) -> Result<Elf<'a, R>, String> {
         // `e_ident[EI_CLASS]`.
-        match data.get(4) {
+        match data.read_bytes_at(4, 1).ok().and_then(|b| b.first()) {
             Some(&c) if c == elf::ELFCLASS32.0 => {
-                parse_as::<elf::FileHeader32<Endianness>>(data, section)
+                parse_as::<elf::FileHeader32<Endianness>, R>(data, section)
             }
             Some(&c) if c == elf::ELFCLASS64.0 => {
-                parse_as::<elf::FileHeader64<Endianness>>(data, section)
+                parse_as::<elf::FileHeader64<Endianness>, R>(data, section)
             }
             Some(c) => Err(format!("unknown ELF class {c}")),
             None => Err("truncated ELF header".to_string()),
@@ -95,9 +103,9 @@ impl<'a> Elf<'a> {
         if len > load.filesz - within {
             return None;
         }
-        let start = usize::try_from(load.offset.checked_add(within)?).ok()?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        self.data.get(start..end)
+        self.data
+            .read_bytes_at(load.offset.checked_add(within)?, len)
+            .ok()
     }
 
     /// The first writable, non-executable loadable segment (the data segment) with its
@@ -108,18 +116,20 @@ impl<'a> Elf<'a> {
         let w = elf::PF_W.0;
         let x = elf::PF_X.0;
         let load = loads.iter().find(|l| l.flags & (w | x) == w)?;
-        let start = usize::try_from(load.offset).ok()?;
-        let len = usize::try_from(load.filesz).ok()?;
         // A segment running past the end of a truncated file is read as far as it goes.
-        let end = start.saturating_add(len).min(self.data.len());
-        Some((load.vaddr, self.data.get(start..end)?))
+        let end = load
+            .offset
+            .saturating_add(load.filesz)
+            .min(self.data.len().ok()?);
+        let len = end.checked_sub(load.offset)?;
+        Some((load.vaddr, self.data.read_bytes_at(load.offset, len).ok()?))
     }
 }
 
-fn parse_as<'a, H: FileHeader<Endian = Endianness>>(
-    data: &'a [u8],
+fn parse_as<'a, H: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
+    data: R,
     name: &[u8],
-) -> Result<Elf<'a>, String> {
+) -> Result<Elf<'a, R>, String> {
     let header = H::parse(data).map_err(|e| e.to_string())?;
     let endian = header.endian().map_err(|e| e.to_string())?;
     let loads = header
@@ -141,9 +151,9 @@ fn parse_as<'a, H: FileHeader<Endian = Endianness>>(
     let section = match header.sections(endian, data) {
         Err(e) => Lookup::Broken(format!("section headers: {e}")),
         Ok(table) if table.is_empty() => Lookup::NoSections,
-        Ok(table) => match table.section_by_name(endian, name) {
+        Ok(table) => match find_section(header, &table, endian, data, name) {
             None => Lookup::Absent,
-            Some((_, s)) => match s.data(endian, data) {
+            Some(s) => match s.data(endian, data) {
                 Ok(bytes) => Lookup::Found {
                     addr: s.sh_addr(endian).into(),
                     data: bytes,
@@ -156,6 +166,31 @@ fn parse_as<'a, H: FileHeader<Endian = Endianness>>(
         data,
         loads,
         section,
+    })
+}
+
+/// The section called `name`, as `SectionTable::section_by_name` finds it (sections
+/// with unreadable names are passed over), but with the name table read in one piece:
+/// through a file on disk, looking up each name separately costs a read per section.
+fn find_section<'a, H: FileHeader<Endian = Endianness>, R: ReadRef<'a>>(
+    header: &H,
+    table: &SectionTable<'a, H, R>,
+    endian: Endianness,
+    data: R,
+    name: &[u8],
+) -> Option<&'a H::SectionHeader> {
+    let index = header.shstrndx(endian, data).ok()?;
+    let names = table
+        .section(SectionIndex(index as usize))
+        .ok()?
+        .data(endian, data)
+        .ok()?;
+    table.iter().find(|s| {
+        let at = usize::try_from(s.sh_name(endian)).unwrap_or(usize::MAX);
+        names
+            .get(at..)
+            .and_then(|rest| rest.split(|&b| b == 0).next().filter(|_| rest.contains(&0)))
+            == Some(name)
     })
 }
 
@@ -326,7 +361,7 @@ mod tests {
         for bits in [32, 64] {
             for big in [false, true] {
                 let file = build(bits, big, &parts(), true);
-                let elf = Elf::parse(&file, b".data").unwrap();
+                let elf = Elf::parse(&file[..], b".data").unwrap();
                 assert_eq!(elf.loads.as_ref().unwrap().len(), 2);
                 assert_eq!(
                     elf.section,
@@ -340,10 +375,13 @@ mod tests {
                 assert_eq!(elf.read_at(0x7fff, 1), None);
                 assert_eq!(elf.read_at(u64::MAX, 8), None);
                 assert_eq!(elf.data_segment(), Some((0x8000, &b"hello, data"[..])));
-                assert_eq!(Elf::parse(&file, b".nope").unwrap().section, Lookup::Absent);
+                assert_eq!(
+                    Elf::parse(&file[..], b".nope").unwrap().section,
+                    Lookup::Absent
+                );
                 let bare = build(bits, big, &parts(), false);
                 assert_eq!(
-                    Elf::parse(&bare, b".data").unwrap().section,
+                    Elf::parse(&bare[..], b".data").unwrap().section,
                     Lookup::NoSections
                 );
             }
@@ -364,7 +402,7 @@ mod tests {
         let sh_off = u64::from_le_bytes(huge[40..48].try_into().unwrap()) as usize;
         let size_field = sh_off + 64 + 32; // section 1 (.text), sh_size
         huge[size_field..size_field + 8].copy_from_slice(&u64::MAX.to_le_bytes());
-        let elf = Elf::parse(&huge, b".text").unwrap();
+        let elf = Elf::parse(&huge[..], b".text").unwrap();
         assert!(
             matches!(elf.section, Lookup::Broken(_)),
             "{:?}",
@@ -373,10 +411,10 @@ mod tests {
         // Program headers pointing outside the file.
         let mut bad = file;
         bad[32..40].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
-        let elf = Elf::parse(&bad, b".data").unwrap();
+        let elf = Elf::parse(&bad[..], b".data").unwrap();
         assert!(elf.loads.is_err());
         assert_eq!(elf.read_at(0x8000, 1), None);
-        assert!(Elf::parse(b"\x7fELF\x07", b".data").is_err());
+        assert!(Elf::parse(&b"\x7fELF\x07"[..], b".data").is_err());
     }
 
     #[test]
@@ -390,7 +428,7 @@ mod tests {
         assert!(wants(&f(0o700, 52)));
         assert!(!wants(&f(0o644, 1 << 20)));
         assert!(!wants(&f(0o755, 10)));
-        assert!(is_elf(b"\x7fELF\x02"));
-        assert!(!is_elf(b"#!/bin/sh\n"));
+        assert!(is_elf(&b"\x7fELF\x02"[..]));
+        assert!(!is_elf(&b"#!/bin/sh\n"[..]));
     }
 }

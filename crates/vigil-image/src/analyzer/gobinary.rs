@@ -32,7 +32,8 @@
 //! not.
 
 use super::elf::{self, Elf, Lookup};
-use super::{AnalyzeError, Analyzer, FileInfo, Found};
+use super::{AnalyzeError, Analyzer, FileInfo, FileRanges, Found};
+use object::read::ReadRef;
 use std::borrow::Cow;
 use vigil_core::{Ecosystem, Package};
 
@@ -67,10 +68,29 @@ impl Analyzer for GoBinary {
     }
 
     fn analyze(&self, _file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError> {
-        if !elf::is_elf(content) {
+        self.read(content)
+    }
+
+    fn magic(&self) -> Option<&'static [u8]> {
+        Some(elf::MAGIC)
+    }
+
+    fn analyze_file(
+        &self,
+        _file: &FileInfo<'_>,
+        data: &FileRanges<'_>,
+    ) -> Result<Found, AnalyzeError> {
+        self.read(data)
+    }
+}
+
+impl GoBinary {
+    /// The build information of an executable, from its bytes in memory or on disk.
+    fn read<'a, R: ReadRef<'a>>(&self, data: R) -> Result<Found, AnalyzeError> {
+        if !elf::is_elf(data) {
             return Ok(Found::default());
         }
-        let Some(raw) = read_raw(content)? else {
+        let Some(raw) = read_raw(data)? else {
             return Ok(Found::default());
         };
         Ok(packages(&raw, self.name()))
@@ -86,14 +106,20 @@ struct Raw<'a> {
 }
 
 /// Finds and decodes the build information; `None` when the file is not a Go binary.
-fn read_raw(content: &[u8]) -> Result<Option<Raw<'_>>, AnalyzeError> {
-    let elf = match Elf::parse(content, b".go.buildinfo") {
+fn read_raw<'a, R: ReadRef<'a>>(data: R) -> Result<Option<Raw<'a>>, AnalyzeError> {
+    // The whole file, read only when the headers cannot say where to look.
+    let whole = || {
+        data.len()
+            .and_then(|len| data.read_bytes_at(0, len))
+            .unwrap_or_default()
+    };
+    let elf = match Elf::parse(data, b".go.buildinfo") {
         Ok(elf) => elf,
         Err(e) => {
             // Unreadable ELF headers: the inline (Go >= 1.18) format needs none.
-            return match find_magic(content, 0) {
+            return match find_magic(whole(), 0) {
                 None => Ok(None),
-                Some(blob) => decode(blob, None)
+                Some(blob) => decode::<R>(blob, None)
                     .map(Some)
                     .map_err(|m| AnalyzeError::new(format!("malformed ELF ({e}); {m}"))),
             };
@@ -110,7 +136,7 @@ fn read_raw(content: &[u8]) -> Result<Option<Raw<'_>>, AnalyzeError> {
     }
     if blob.is_none() && elf.loads.is_err() {
         // No usable program headers either: only the file offsets are left.
-        blob = find_magic(content, 0);
+        blob = find_magic(whole(), 0);
     }
     match blob {
         None => Ok(None),
@@ -129,7 +155,7 @@ fn find_magic(data: &[u8], base: u64) -> Option<&[u8]> {
 }
 
 /// Decodes a blob that starts with the magic.
-fn decode<'a>(blob: &'a [u8], elf: Option<&Elf<'a>>) -> Result<Raw<'a>, String> {
+fn decode<'a, R: ReadRef<'a>>(blob: &'a [u8], elf: Option<&Elf<'a, R>>) -> Result<Raw<'a>, String> {
     let ptr_size = blob.get(14).copied().unwrap_or(0);
     let flags = blob.get(15).copied().unwrap_or(0);
     let (version, modinfo) = if flags & 2 != 0 {
@@ -214,7 +240,12 @@ fn read_ptr(data: Option<&[u8]>, size: usize, big: bool) -> Option<u64> {
 }
 
 /// The bytes of the Go string whose header `(data, len)` is at virtual address `addr`.
-fn go_string<'a>(elf: &Elf<'a>, addr: u64, size: usize, big: bool) -> Result<&'a [u8], String> {
+fn go_string<'a, R: ReadRef<'a>>(
+    elf: &Elf<'a, R>,
+    addr: u64,
+    size: usize,
+    big: bool,
+) -> Result<&'a [u8], String> {
     let header = elf
         .read_at(addr, 2 * size as u64)
         .ok_or_else(|| format!("header address {addr:#x} is outside the file's segments"))?;

@@ -5,6 +5,8 @@
 //! read and handed to [`Analyzer::analyze`]. The list in [`all`] is explicit, so adding an
 //! analyzer is one new file plus one line there.
 
+use object::read::{ReadCache, ReadCacheOps, ReadRef};
+use std::os::unix::fs::FileExt;
 use vigil_core::{OsInfo, Package};
 
 mod apk;
@@ -112,6 +114,81 @@ pub trait Analyzer: Send + Sync {
     fn required(&self, file: &FileInfo<'_>) -> bool;
     /// Reads the file's content. `content` is at most [`crate::Limits::max_file_bytes`].
     fn analyze(&self, file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError>;
+    /// The bytes every file this analyzer understands starts with (`\x7fELF` for
+    /// executables), or `None`. When every analyzer that wants a file has a magic, the
+    /// walk reads the first bytes and does not read further unless one matches: most
+    /// executables of an image are scripts, and a layer of big non-ELF executables then
+    /// costs no memory. A file without the magic is recorded as analyzed, with nothing
+    /// found, exactly as [`Analyzer::analyze`] would have answered.
+    fn magic(&self) -> Option<&'static [u8]> {
+        None
+    }
+    /// Reads a file on disk (a `dir:` target). The default reads the whole file (the
+    /// `file.size` bytes the walk saw) and calls [`Analyzer::analyze`]; analyzers of big
+    /// files override it to read only the parts they need, at their offsets.
+    fn analyze_file(
+        &self,
+        file: &FileInfo<'_>,
+        data: &FileRanges<'_>,
+    ) -> Result<Found, AnalyzeError> {
+        let len = data
+            .len()
+            .map_err(|()| AnalyzeError::new("cannot read the file's size"))?
+            .min(file.size);
+        let content = data
+            .read_bytes_at(0, len)
+            .map_err(|()| AnalyzeError::new("cannot read the file"))?;
+        self.analyze(file, content)
+    }
+}
+
+/// A file on disk read in parts: `object`'s cache keeps every range read (for as long as
+/// the analyzers of this one file run), so ELF headers and sections are read by offset
+/// instead of loading a whole executable.
+pub type FileRanges<'f> = ReadCache<Pread<'f>>;
+
+/// The reads behind [`FileRanges`]: one `pread` each (no `lseek` before every read), over
+/// the size the walk saw, so a file that grows meanwhile is read as it was listed.
+#[derive(Debug)]
+pub struct Pread<'f> {
+    file: &'f std::fs::File,
+    pos: u64,
+    len: u64,
+}
+
+impl<'f> Pread<'f> {
+    /// Reads `file`, seen by the walk at `len` bytes.
+    pub fn new(file: &'f std::fs::File, len: u64) -> Self {
+        Pread { file, pos: 0, len }
+    }
+}
+
+impl ReadCacheOps for Pread<'_> {
+    fn len(&mut self) -> Result<u64, ()> {
+        Ok(self.len)
+    }
+
+    fn seek(&mut self, pos: u64) -> Result<u64, ()> {
+        self.pos = pos;
+        Ok(pos)
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ()> {
+        let room = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let buf = buf.get_mut(..room.min(buf.len())).unwrap_or_default();
+        let n = self.file.read_at(buf, self.pos).map_err(|_| ())?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), ()> {
+        if self.pos.saturating_add(buf.len() as u64) > self.len {
+            return Err(());
+        }
+        self.file.read_exact_at(buf, self.pos).map_err(|_| ())?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
 }
 
 /// Every analyzer, in the order their results are reported.

@@ -14,8 +14,9 @@
 //! dependencies either.
 
 use super::elf::{self, Elf, Lookup};
-use super::{AnalyzeError, Analyzer, FileInfo, Found};
+use super::{AnalyzeError, Analyzer, FileInfo, FileRanges, Found};
 use auditable_serde::VersionInfo;
+use object::read::ReadRef;
 use std::io::Read;
 use vigil_core::{Ecosystem, Package};
 
@@ -39,10 +40,29 @@ impl Analyzer for RustBinary {
     }
 
     fn analyze(&self, _file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError> {
-        if !elf::is_elf(content) {
+        self.read(content)
+    }
+
+    fn magic(&self) -> Option<&'static [u8]> {
+        Some(elf::MAGIC)
+    }
+
+    fn analyze_file(
+        &self,
+        _file: &FileInfo<'_>,
+        data: &FileRanges<'_>,
+    ) -> Result<Found, AnalyzeError> {
+        self.read(data)
+    }
+}
+
+impl RustBinary {
+    /// The audit data of an executable, from its bytes in memory or on disk.
+    fn read<'a, R: ReadRef<'a>>(&self, data: R) -> Result<Found, AnalyzeError> {
+        if !elf::is_elf(data) {
             return Ok(Found::default());
         }
-        let elf = Elf::parse(content, b".dep-v0")
+        let elf = Elf::parse(data, b".dep-v0")
             .map_err(|e| AnalyzeError::new(format!("malformed ELF: {e}")))?;
         let compressed = match elf.section {
             Lookup::Found { data, .. } => data,

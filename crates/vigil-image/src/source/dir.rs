@@ -1,16 +1,18 @@
 //! `dir:PATH`: a root filesystem on disk, walked in place without following links.
+//!
+//! The walk is [`walk::Walk`]: folders are read on every core, and every folder, file and
+//! link is reached relative to its parent folder's descriptor, never by a path from the
+//! root, so no link in the tree (even one swapped in during the walk) leads outside it.
+
+mod walk;
 
 use super::{ImageMeta, ImageSource};
 use crate::error::ImageError;
-use crate::layer::{FileResult, LayerScan, Node, Pending, Walker};
-use crate::path;
+use crate::layer::{Content, FileResult, LayerScan, Node, Pending, Walker};
 use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-
-/// Kernel file systems that are not part of an image when the root is `/`.
-const VIRTUAL_DIRS: [&str; 3] = ["proc", "sys", "dev"];
 
 /// A root filesystem folder.
 pub struct DirSource {
@@ -43,7 +45,7 @@ impl DirSource {
 
     /// Opens a file of the tree without following a link in its last component, so a
     /// link swapped in after the walk cannot lead outside the root.
-    fn open_nofollow(&self, rel: &str) -> std::io::Result<File> {
+    fn open_nofollow(&self, rel: &str) -> io::Result<File> {
         OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
@@ -63,86 +65,39 @@ impl ImageSource for DirSource {
         })
     }
 
+    /// Every entry of the tree, in no particular order (the merge keys by path).
     fn scan_layer(&self, _index: usize, walker: &Walker<'_>) -> Result<LayerScan, ImageError> {
-        let mut scan = LayerScan::default();
-        let is_host_root = self.root == Path::new("/");
-        let walk = walkdir::WalkDir::new(&self.root)
-            .follow_links(false)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                !(is_host_root
-                    && e.depth() == 1
-                    && VIRTUAL_DIRS.iter().any(|d| e.file_name() == *d))
-            });
-        for entry in walk {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    let rel = e
-                        .path()
-                        .and_then(|p| p.strip_prefix(&self.root).ok())
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    scan.skipped.push((rel, "walk".into(), e.to_string()));
-                    continue;
-                }
-            };
-            if entry.depth() == 0 {
-                continue;
-            }
-            let rel = path::normalize(
-                &entry
-                    .path()
-                    .strip_prefix(&self.root)
-                    .unwrap_or(entry.path())
-                    .to_string_lossy(),
-            );
-            let ft = entry.file_type();
-            let node = if ft.is_dir() {
-                Node::Dir
-            } else if ft.is_symlink() {
-                match std::fs::read_link(entry.path()) {
-                    Ok(t) => Node::Symlink(t.to_string_lossy().into_owned()),
-                    Err(e) => {
-                        scan.skipped.push((rel, "walk".into(), e.to_string()));
-                        continue;
-                    }
-                }
-            } else if ft.is_file() {
-                match entry.metadata() {
-                    Ok(md) => Node::File {
-                        size: md.len(),
-                        mode: md.mode() & 0o7777,
-                    },
-                    Err(e) => {
-                        scan.skipped.push((rel, "walk".into(), e.to_string()));
-                        continue;
-                    }
-                }
+        let name = &self.meta.layers[0].name;
+        let walk = walk::Walk {
+            root: &self.root,
+            // `/` holds the host's kernel file systems, which are not part of an image.
+            skip_top: if self.root == Path::new("/") {
+                &["proc", "sys", "dev"]
             } else {
-                Node::Other
-            };
-            if let Node::File { .. } = node {
-                let mut opened: Option<std::io::Result<File>> = None;
-                let mut lazy = LazyFile {
-                    open: || self.open_nofollow(&rel),
-                    file: &mut opened,
-                };
-                if let Err(e) = walker.on_entry(
-                    &self.meta.layers[0].name,
-                    rel.clone(),
-                    &node,
-                    &mut lazy,
-                    &mut scan,
-                ) {
+                &[]
+            },
+        };
+        let scans = walk.run(|scan: &mut LayerScan, found: walk::Found<'_>| {
+            let walk::Found { rel, node, open } = found;
+            if let (Node::File { .. }, Some(open)) = (&node, open) {
+                let mut file = OnDisk::new(|| open.open());
+                if let Err(e) = walker.on_entry(name, rel.clone(), &node, &mut file, scan) {
                     scan.skipped
                         .push((rel.clone(), "walk".into(), e.to_string()));
                 }
             }
             scan.nodes.push((rel, node));
+        });
+        let mut all = LayerScan {
+            distinct: true,
+            ..LayerScan::default()
+        };
+        for scan in scans {
+            all.nodes.extend(scan.nodes);
+            all.results.extend(scan.results);
+            all.skipped.extend(scan.skipped);
         }
-        Ok(scan)
+        Ok(all)
     }
 
     fn fetch(
@@ -153,12 +108,16 @@ impl ImageSource for DirSource {
     ) -> Result<Vec<FileResult>, ImageError> {
         let mut results = Vec::new();
         for want in wanted {
-            let mut file = self
+            let file = self
                 .open_nofollow(&want.source)
                 .map_err(|e| ImageError::io(self.root.join(&want.source), e))?;
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
             let mut scan = LayerScan::default();
             let node = Node::File { size, mode: 0o644 };
+            let mut file = OnDisk {
+                open: || Err(io::Error::other("already open")),
+                file: Some(file),
+            };
             walker.on_entry(
                 &self.meta.layers[0].name,
                 want.path.clone(),
@@ -176,22 +135,34 @@ impl ImageSource for DirSource {
     }
 }
 
-/// Opens the file only when an analyzer asks for its bytes, so unwanted files cost a
-/// `stat` and nothing more.
-struct LazyFile<'f, F: FnMut() -> std::io::Result<File>> {
+/// A file of the tree, opened only when an analyzer asks for its bytes, so unwanted files
+/// cost a `stat` and nothing more.
+struct OnDisk<F: FnMut() -> io::Result<File>> {
     open: F,
-    file: &'f mut Option<std::io::Result<File>>,
+    file: Option<File>,
 }
 
-impl<F: FnMut() -> std::io::Result<File>> Read for LazyFile<'_, F> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl<F: FnMut() -> io::Result<File>> OnDisk<F> {
+    fn new(open: F) -> Self {
+        OnDisk { open, file: None }
+    }
+
+    fn get(&mut self) -> io::Result<&mut File> {
         if self.file.is_none() {
-            *self.file = Some((self.open)());
+            self.file = Some((self.open)()?);
         }
-        match self.file {
-            Some(Ok(f)) => f.read(buf),
-            Some(Err(e)) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            None => Ok(0),
-        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("file not opened"))
+    }
+}
+
+impl<F: FnMut() -> io::Result<File>> Content for OnDisk<F> {
+    fn stream(&mut self) -> io::Result<&mut dyn Read> {
+        Ok(self.get()?)
+    }
+
+    fn file(&mut self) -> io::Result<Option<&File>> {
+        Ok(Some(&*self.get()?))
     }
 }
