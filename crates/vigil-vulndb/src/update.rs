@@ -130,7 +130,14 @@ pub fn update(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| io_err(dir, source))?;
     remove_stale_temporaries(dir);
-    let current = path.is_file().then(|| Database::open(path)).transpose()?;
+    let current = match path.is_file().then(|| Database::open(path)).transpose() {
+        // A database of an older layout is rebuilt from scratch rather than refused.
+        Err(DbError::Version { found, .. }) => {
+            tracing::warn!(found, "rebuilding a database of an older layout");
+            None
+        }
+        other => other?,
+    };
     let client = reqwest::blocking::Client::builder()
         .connect_timeout(Duration::from_secs(30))
         .timeout(options.timeout)
