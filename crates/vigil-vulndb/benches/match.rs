@@ -1,3 +1,5 @@
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
 //! Matching a 1,000-package inventory against a database, warm (the pages the lookups
 //! touch are cached after the first iteration).
 //!
