@@ -81,7 +81,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS source (
   name TEXT PRIMARY KEY, imported TEXT NOT NULL, origin TEXT NOT NULL,
-  etag TEXT, last_modified TEXT);
+  etag TEXT, last_modified TEXT, records INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS advisory (
   rowid INTEGER PRIMARY KEY, source TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL,
   UNIQUE (source, id));
@@ -266,8 +266,8 @@ impl Database {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT s.name, (SELECT count(*) FROM advisory a WHERE a.source = s.name),
-                        s.imported, s.origin FROM source s ORDER BY s.name",
+                // Counted at import: counting here would read every advisory.
+                "SELECT name, records, imported, origin FROM source ORDER BY name",
             )
             .map_err(|source| sqlite(&self.path, source))?;
         stmt.query_map([], |r| {
@@ -414,10 +414,10 @@ impl Writer<'_> {
     ) -> Result<(), DbError> {
         self.tx
             .execute(
-                "INSERT INTO source (name, imported, origin, etag, last_modified)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO source (name, imported, origin, etag, last_modified, records)
+                 VALUES (?1, ?2, ?3, ?4, ?5, (SELECT count(*) FROM advisory WHERE source = ?1))
                  ON CONFLICT (name) DO UPDATE SET imported = ?2, origin = ?3, etag = ?4,
-                 last_modified = ?5",
+                 last_modified = ?5, records = excluded.records",
                 params![source, crate::now_rfc3339(), origin, etag, last_modified],
             )
             .map(drop)
