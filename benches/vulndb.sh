@@ -24,7 +24,8 @@ vigil=$PWD/target/release/vigil
 
 echo "== 1. import ../shared/data/osv"
 hyperfine -N --warmup 1 --runs 5 --export-json "$out/import.json" \
-  --prepare "rm -f $out/osv.sqlite" "$vigil db --db $out/osv.sqlite import $data/osv" | grep -E "Time|Range"
+  --prepare "rm -f $out/osv.sqlite" "$vigil db --db $out/osv.sqlite import $data/osv" >/dev/null
+python3 -c "import json; print('import: median %.2f s' % json.load(open('$out/import.json'))['results'][0]['median'])"
 $vigil db --db "$out/osv.sqlite" import "$data/osv" | tail -1
 
 echo "== 2. synthesize 500,000 records"
@@ -60,8 +61,11 @@ rm -f "$out/synth-500k.sqlite"
 ls -l "$out/osv.sqlite" "$out/synth-500k.sqlite"
 
 echo "== 3. open + match 1,000 packages"
-for db in "$out/osv.sqlite" "$out/synth-500k.sqlite"; do
-  VIGIL_BENCH_DB=$(realpath "$db") cargo bench -q -p vigil-vulndb --bench match 2>/dev/null | grep -E "open\+match|time:"
+for round in 1 2; do
+  for db in osv synth-500k; do
+    VIGIL_BENCH_DB=$(realpath "$out/$db.sqlite") cargo bench -q -p vigil-vulndb --bench match >/dev/null 2>&1
+    python3 -c "import json; e = json.load(open('target/criterion/open+match 1000 packages ($db)/new/estimates.json')); print('open+match 1,000 packages, $db: median %.1f ms' % (e['median']['point_estimate'] / 1e6))"
+  done
 done
 
 echo "== 4. vigil image on a 1,000-package SBOM against the 500,000-record database"
@@ -88,7 +92,8 @@ print(f"{len(components)} packages in {dest}")
 EOF
 for db in "$out/osv.sqlite" "$out/synth-500k.sqlite"; do
   $vigil image "sbom:$out/inventory-1000.cdx.json" --db "$db" -f json >/dev/null  # warm the page cache
-  hyperfine -N --warmup 2 --runs 10 "$vigil image sbom:$out/inventory-1000.cdx.json --db $db -f json" | grep -E "Time|Range"
+  hyperfine -N --warmup 2 --runs 15 --export-json "$out/image.json" "$vigil image sbom:$out/inventory-1000.cdx.json --db $db -f json" >/dev/null
+  python3 -c "import json; print('vigil image, $(basename "$db"): median %.1f ms' % (json.load(open('$out/image.json'))['results'][0]['median'] * 1000))"
   for _ in 1 2 3; do /usr/bin/time -f %M $vigil image "sbom:$out/inventory-1000.cdx.json" --db "$db" -f json 2>&1 >/dev/null | tail -1; done \
     | sort -n | sed -n 2p | awk -v db="$(basename "$db")" '{ printf "peak RSS (median of 3) on %s: %.1f MiB\n", db, $1 / 1024 }'
 done

@@ -106,8 +106,10 @@ impl Database {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|source| sqlite(path, source))?;
-        // Map the file rather than copying pages through read(2); lookups touch few pages.
-        conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA query_only = 1;")
+        // Pages are read into SQLite's own small cache, not memory-mapped: with mmap the
+        // kernel's fault-around maps neighbouring pages too and RSS grows with the file
+        // (92 MiB on the 500,000-record database), for no measured gain in speed.
+        conn.execute_batch("PRAGMA query_only = 1;")
             .map_err(|source| sqlite(path, source))?;
         let db = Database {
             conn,
