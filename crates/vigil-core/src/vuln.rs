@@ -150,6 +150,31 @@ pub struct VulnReport {
 }
 
 impl VulnReport {
+    /// The findings to act on (all but `not_affected`), most severe first, then by
+    /// package name, version and id: the order every report lists them in.
+    pub fn actionable(&self) -> Vec<&VulnMatch> {
+        let mut findings: Vec<&VulnMatch> = self
+            .matches
+            .iter()
+            .filter(|m| m.status != VulnStatus::NotAffected)
+            .collect();
+        findings.sort_by(|a, b| {
+            (
+                std::cmp::Reverse(a.severity),
+                &a.package.name,
+                &a.package.version,
+                &a.id,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.severity),
+                    &b.package.name,
+                    &b.package.version,
+                    &b.id,
+                ))
+        });
+        findings
+    }
+
     /// Counts of findings per severity, most severe first, including zeros.
     pub fn counts(&self) -> [(Severity, usize); 6] {
         Severity::ALL.map(|s| (s, self.matches.iter().filter(|m| m.severity == s).count()))

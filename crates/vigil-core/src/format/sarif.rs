@@ -20,7 +20,6 @@
 use super::{advisory, sbom};
 use crate::{Severity, VulnMatch, VulnReport, VulnStatus};
 use serde::Serialize;
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -262,25 +261,7 @@ fn image_name(report: &VulnReport) -> String {
 
 fn build(report: &VulnReport) -> Log {
     let image = image_name(report);
-    let mut findings: Vec<&VulnMatch> = report
-        .matches
-        .iter()
-        .filter(|m| m.status != VulnStatus::NotAffected)
-        .collect();
-    findings.sort_by(|a, b| {
-        (
-            Reverse(a.severity),
-            &a.package.name,
-            &a.package.version,
-            &a.id,
-        )
-            .cmp(&(
-                Reverse(b.severity),
-                &b.package.name,
-                &b.package.version,
-                &b.id,
-            ))
-    });
+    let findings = report.actionable();
 
     let mut by_id: BTreeMap<&str, Vec<&VulnMatch>> = BTreeMap::new();
     for m in &findings {

@@ -7,8 +7,7 @@
 //! colour (only the severity cells are coloured, so the columns stay aligned).
 
 use super::advisory;
-use crate::{Severity, VulnMatch, VulnReport, VulnStatus};
-use std::cmp::Reverse;
+use crate::{Severity, VulnMatch, VulnReport};
 use std::io::{self, Write};
 
 /// Titles longer than this many characters are cut, with `...` appended.
@@ -58,25 +57,7 @@ pub fn write(report: &VulnReport, color: bool, out: &mut dyn Write) -> io::Resul
         )?;
     }
 
-    let mut shown: Vec<&VulnMatch> = report
-        .matches
-        .iter()
-        .filter(|m| m.status != VulnStatus::NotAffected)
-        .collect();
-    shown.sort_by(|a, b| {
-        (
-            Reverse(a.severity),
-            &a.package.name,
-            &a.package.version,
-            &a.id,
-        )
-            .cmp(&(
-                Reverse(b.severity),
-                &b.package.name,
-                &b.package.version,
-                &b.id,
-            ))
-    });
+    let shown = report.actionable();
     let hidden = report.matches.len() - shown.len();
 
     writeln!(out, "{}", total_line(&shown))?;

@@ -12,14 +12,10 @@
 //! Hand-written: it is the SemVer module's grammar plus the shorthands; no crate
 //! implements x/mod's exact rules.
 
-use super::semver::{compare_prerelease, parse_numbers, parse_suffixes};
-use std::cmp::Ordering;
+use super::semver::{Version, parse_numbers, parse_suffixes};
 
-#[derive(Debug)]
-pub(super) struct Version<'a> {
-    nums: [&'a [u8]; 3],
-    pre: Vec<&'a [u8]>,
-}
+/// Once parsed, a Go version orders exactly as SemVer does.
+pub(super) use super::semver::compare;
 
 pub(super) fn parse(v: &str) -> Result<Version<'_>, String> {
     let s = v.as_bytes();
@@ -34,16 +30,6 @@ pub(super) fn parse(v: &str) -> Result<Version<'_>, String> {
         nums: [a, b, c],
         pre,
     })
-}
-
-pub(super) fn compare(a: &Version<'_>, b: &Version<'_>) -> Ordering {
-    a.nums
-        .iter()
-        .zip(b.nums.iter())
-        .map(|(x, y)| super::cmp_digits(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or(Ordering::Equal)
-        .then_with(|| compare_prerelease(&a.pre, &b.pre))
 }
 
 #[cfg(test)]
