@@ -121,9 +121,18 @@ mod tests {
     fn stable_id_is_deterministic_and_distinguishes_inputs() {
         let a = Finding::stable_id("PSS-baseline-privileged", &deployment("web"));
         assert_eq!(a.len(), 32);
-        assert_eq!(a, Finding::stable_id("PSS-baseline-privileged", &deployment("web")));
-        assert_ne!(a, Finding::stable_id("PSS-baseline-privileged", &deployment("api")));
-        assert_ne!(a, Finding::stable_id("PSS-baseline-host-ports", &deployment("web")));
+        assert_eq!(
+            a,
+            Finding::stable_id("PSS-baseline-privileged", &deployment("web"))
+        );
+        assert_ne!(
+            a,
+            Finding::stable_id("PSS-baseline-privileged", &deployment("api"))
+        );
+        assert_ne!(
+            a,
+            Finding::stable_id("PSS-baseline-host-ports", &deployment("web"))
+        );
         // Field boundaries are length-prefixed: "ab"+"c" differs from "a"+"bc".
         let mut x = deployment("c");
         x.namespace = "ab".into();
