@@ -4,12 +4,14 @@
 //! alone and the server can store what any of them produce. Nothing here does I/O apart
 //! from the output writers in [`format`], which write to any `std::io::Write`.
 
+pub mod finding;
 pub mod format;
 pub mod inventory;
 pub mod package;
 pub mod severity;
 pub mod vuln;
 
+pub use finding::{Evidence, Finding, ResourceRef};
 pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
 pub use package::{Ecosystem, Location, Package, SourcePackage};
 pub use severity::Severity;

@@ -37,6 +37,8 @@ enum Command {
     Image(Box<cmd::image::Args>),
     /// Manage the vulnerability database and compare versions.
     Db(cmd::db::Args),
+    /// Kubernetes posture: Pod Security Standards on manifests.
+    K8s(cmd::k8s::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Db(args) => cmd::db::run(args),
         Command::Image(args) => cmd::image::run(*args),
+        Command::K8s(args) => cmd::k8s::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod db;
 pub mod demo;
 pub mod image;
+pub mod k8s;
 pub mod sbom;
 
 /// The inventory of `target`, read with the image options.

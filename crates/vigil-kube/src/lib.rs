@@ -1,0 +1,19 @@
+//! Kubernetes posture assessment.
+//!
+//! The pipeline is `source -> objects -> checks -> Finding`:
+//! - [`manifest`] reads objects from files and folders (multi-document YAML, JSON,
+//!   `kubectl get -o json` lists, `helm template` output), with size, count and depth
+//!   limits, into [`manifest::Object`]s;
+//! - [`pss`] evaluates the Pod Security Standards on every object that carries a pod
+//!   (pods and the pod templates of workloads) the way pod-security-admission does, with
+//!   its wording, and turns each violation into a [`vigil_core::Finding`].
+
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod manifest;
+pub mod pss;
+
+pub use manifest::{Limits, ManifestError, Object};
