@@ -67,19 +67,13 @@ fn in_range(
         }
         scheme.compare(a, b)
     };
-    // Sort with errors surfaced: a range we cannot order is not guessed at.
-    let mut sorted: Vec<&Event> = events.iter().collect();
-    let mut failure = None;
-    sorted.sort_by(|a, b| match cmp(a.version(), b.version()) {
-        Ok(o) => o,
-        Err(e) => {
-            failure.get_or_insert(e);
-            Ordering::Equal
-        }
-    });
-    if let Some(e) = failure {
-        return Err(e);
+    // A range we cannot order is not guessed at: every version must parse before the
+    // sort, whose comparator must be a total order (std's sort may panic otherwise).
+    for event in events {
+        cmp(event.version(), event.version())?;
     }
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by(|a, b| cmp(a.version(), b.version()).unwrap_or(Ordering::Equal));
     let mut affected = false;
     let mut limited = false;
     let mut below_limit = false;
@@ -211,6 +205,23 @@ mod tests {
         );
         assert_eq!(hit(&a, "v2.2.3", Scheme::Go), Some(vec!["2.2.4".into()]));
         assert_eq!(hit(&a, "v2.2.4", Scheme::Go), None);
+    }
+
+    /// Found by the `osv_match` fuzz target: good and bad versions mixed made the sort's
+    /// comparator inconsistent, which std's sort may answer with a panic.
+    #[test]
+    fn many_unreadable_event_versions_do_not_break_the_sort() {
+        let mut events = Vec::new();
+        for i in 0..60 {
+            events.push(match i % 4 {
+                0 => Fixed(format!("{}.{}.0", i % 9, i)),
+                1 => Introduced("bad version!".into()),
+                2 => LastAffected(format!("{}.0.0", i % 7)),
+                _ => Fixed("x@y".into()),
+            });
+        }
+        let a = entry(RangeKind::Semver, events, &[]);
+        assert!(evaluate(&a, "1.2.3", Scheme::Semver).is_err());
     }
 
     #[test]
