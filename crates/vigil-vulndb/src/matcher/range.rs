@@ -67,15 +67,29 @@ fn in_range(
         }
         scheme.compare(a, b)
     };
-    // Sort with errors surfaced: a range we cannot order is not guessed at.
+    // A range we cannot order is not guessed at: every version is checked before sorting,
+    // because a comparison that fails has no consistent answer, and sorting with an
+    // inconsistent order panics (Rust 1.81 and later, on more than 20 events). `limit: *`
+    // (no limit) is not a version: it sorts last, where a limit's place does not matter.
+    let no_limit = |e: &Event| matches!(e, Event::Limit(v) if v == "*");
+    for event in events {
+        if event.version() != "0" && !no_limit(event) {
+            scheme.validate(event.version())?;
+        }
+    }
     let mut sorted: Vec<&Event> = events.iter().collect();
     let mut failure = None;
-    sorted.sort_by(|a, b| match cmp(a.version(), b.version()) {
-        Ok(o) => o,
-        Err(e) => {
-            failure.get_or_insert(e);
-            Ordering::Equal
-        }
+    sorted.sort_by(|a, b| match (no_limit(a), no_limit(b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => match cmp(a.version(), b.version()) {
+            Ok(o) => o,
+            Err(e) => {
+                failure.get_or_insert(e);
+                Ordering::Equal
+            }
+        },
     });
     if let Some(e) = failure {
         return Err(e);
@@ -221,5 +235,47 @@ mod tests {
             &[],
         );
         assert!(evaluate(&a, "not a version!", Scheme::Pep440).is_err());
+    }
+
+    /// A long range run through the `osv_match` fuzz target, minimized: more than 20 events,
+    /// some of them versions the scheme cannot read, made the sort's order inconsistent,
+    /// and the standard library's sort panicked instead of the range being reported.
+    #[test]
+    fn unreadable_events_among_many_are_an_error_not_a_panic() {
+        let record = br#"{"id": "X-1", "affected": [{"package": {"ecosystem": "npm", "name": "p"},
+          "ranges": [{"type": "SEMVER", "events": [{"fixed": "1.8.0"}, {"fixed": "7.0.0"},
+          {"introduced": "bad version!"}, {"fixed": "0.0.0"}, {"fixed": "0.0.0"},
+          {"fixed": "1.46.0"}, {"last_affected": "1.1.0"}, {"last_affected": "0.0.0"},
+          {"last_affected": "1.13.0"}, {"last_affected": "7.0.0"},
+          {"last_affected": "bad version!!"}, {"fixed": "1.35.0"}, {"introduced": "1..0"},
+          {"fixed": "x@y"}, {"introduced": "0.0.0"}, {"last_affected": "9.0.0"},
+          {"introduced": "bad vion!"}, {"fixed": "bad v0"}, {"fixed": "1.4.0"},
+          {"fixaffected": "bad version!"}, {"fixed": "1.29.0"}, {"introduced": "1.12.0"}]}]}]}"#;
+        let crate::osv::Parsed::Advisory(advisory, _) =
+            crate::osv::parse(record, false, "fuzz").unwrap()
+        else {
+            panic!("not withdrawn");
+        };
+        let a = &advisory.affected[0];
+        assert!(a.ranges[0].events.len() > 20);
+        for v in ["0", "1.8.0", "7.0.0.1"] {
+            assert!(evaluate(a, v, Scheme::Semver).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn limit_star_is_no_limit() {
+        let a = entry(
+            RangeKind::Ecosystem,
+            vec![
+                Introduced("1.0".into()),
+                Limit("*".into()),
+                Fixed("2.0".into()),
+            ],
+            &[],
+        );
+        assert_eq!(hit(&a, "1.5", Scheme::Pep440), Some(vec!["2.0".into()]));
+        assert_eq!(hit(&a, "0.5", Scheme::Pep440), None);
+        assert_eq!(hit(&a, "2.0", Scheme::Pep440), None);
     }
 }
