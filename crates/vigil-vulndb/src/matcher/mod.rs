@@ -13,6 +13,8 @@ pub use target::{Query, Unmatched, lookup_ecosystem};
 use crate::model::Advisory;
 use crate::score;
 use crate::store::{Database, DbError};
+use crate::version::Scheme;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use vigil_core::{Inventory, MatchedPackage, Package, Severity, VulnMatch, VulnStatus, Warning};
 
@@ -189,8 +191,7 @@ fn finding(
         .iter()
         .flat_map(|h| h.fixed.iter().cloned())
         .collect();
-    fixed.sort_by(|a, b| query.scheme.compare(a, b).unwrap_or_else(|_| a.cmp(b)));
-    fixed.dedup();
+    sort_fixes(query.scheme, &mut fixed);
     let status = if !fixed.is_empty() {
         VulnStatus::Fixed
     } else if members
@@ -233,5 +234,63 @@ fn finding(
         sources,
         url: primary.and_then(|d| d.url.clone()),
         published: docs.iter().filter_map(|d| d.published.clone()).min(),
+    }
+}
+
+/// Sorts fixed versions in the scheme's order, lowest first, without duplicates. A fix
+/// the scheme cannot read (one from a SEMVER range of another ecosystem) sorts after the
+/// readable ones, by text.
+fn sort_fixes(scheme: Scheme, fixed: &mut Vec<String>) {
+    // Readability is decided once per fix: a comparison falling back to text pair by pair
+    // is not a total order, and the standard library's sort may panic on one.
+    let mut keyed: Vec<(bool, String)> =
+        fixed.drain(..).map(|f| (!scheme.is_valid(&f), f)).collect();
+    keyed.sort_by(|(a_bad, a), (b_bad, b)| match (a_bad, b_bad) {
+        (false, false) => scheme.compare(a, b).unwrap_or(Ordering::Equal),
+        _ => a_bad.cmp(b_bad).then_with(|| a.cmp(b)),
+    });
+    fixed.extend(keyed.into_iter().map(|(_, f)| f));
+    fixed.dedup();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A comparison that falls back to text for unreadable fixes is not a total order
+    /// (`2.0` < `10.0` by version, `10.0` < `12.0-x!` < `2.0` by text): sorting with it
+    /// gave no consistent order and, on most shuffles of these 40 fixes, panicked.
+    #[test]
+    fn unreadable_fixes_sort_after_readable_ones_without_panicking() {
+        let name = |i: u64| {
+            if i.is_multiple_of(3) {
+                format!("{i}.0-x!")
+            } else {
+                format!("{i}.0")
+            }
+        };
+        let mut expected: Vec<String> = (1..40_u64)
+            .filter(|i| !i.is_multiple_of(3))
+            .map(name)
+            .collect();
+        let mut unreadable: Vec<String> = (1..40_u64)
+            .filter(|i| i.is_multiple_of(3))
+            .map(name)
+            .collect();
+        unreadable.sort();
+        expected.extend(unreadable);
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..20 {
+            let mut fixed: Vec<String> = (1..40).map(name).collect();
+            fixed.push("2.0".into());
+            for i in (1..fixed.len()).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                fixed.swap(i, (seed % (i as u64 + 1)) as usize);
+            }
+            sort_fixes(Scheme::Pep440, &mut fixed);
+            assert_eq!(fixed, expected);
+        }
     }
 }

@@ -67,13 +67,20 @@ fn in_range(
         }
         scheme.compare(a, b)
     };
-    // A range we cannot order is not guessed at: every version must parse before the
-    // sort, whose comparator must be a total order (std's sort may panic otherwise).
-    for event in events {
+    // A range we cannot order is not guessed at: every version is checked before sorting,
+    // because sorting with an inconsistent order may panic (Rust 1.81 and later). `limit:
+    // *` (no limit) is not a version: it sorts last, where a limit's place does not matter.
+    let no_limit = |e: &Event| matches!(e, Event::Limit(v) if v == "*");
+    for event in events.iter().filter(|e| !no_limit(e)) {
         cmp(event.version(), event.version())?;
     }
     let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by(|a, b| cmp(a.version(), b.version()).unwrap_or(Ordering::Equal));
+    sorted.sort_by(|a, b| match (no_limit(a), no_limit(b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => cmp(a.version(), b.version()).unwrap_or(Ordering::Equal),
+    });
     let mut affected = false;
     let mut limited = false;
     let mut below_limit = false;
@@ -207,23 +214,6 @@ mod tests {
         assert_eq!(hit(&a, "v2.2.4", Scheme::Go), None);
     }
 
-    /// Found by the `osv_match` fuzz target: good and bad versions mixed made the sort's
-    /// comparator inconsistent, which std's sort may answer with a panic.
-    #[test]
-    fn many_unreadable_event_versions_do_not_break_the_sort() {
-        let mut events = Vec::new();
-        for i in 0..60 {
-            events.push(match i % 4 {
-                0 => Fixed(format!("{}.{}.0", i % 9, i)),
-                1 => Introduced("bad version!".into()),
-                2 => LastAffected(format!("{}.0.0", i % 7)),
-                _ => Fixed("x@y".into()),
-            });
-        }
-        let a = entry(RangeKind::Semver, events, &[]);
-        assert!(evaluate(&a, "1.2.3", Scheme::Semver).is_err());
-    }
-
     #[test]
     fn unreadable_versions_are_errors_not_guesses() {
         let a = entry(
@@ -232,5 +222,47 @@ mod tests {
             &[],
         );
         assert!(evaluate(&a, "not a version!", Scheme::Pep440).is_err());
+    }
+
+    /// A long range run through the `osv_match` fuzz target, minimized: more than 20 events,
+    /// some of them versions the scheme cannot read, made the sort's order inconsistent,
+    /// and the standard library's sort panicked instead of the range being reported.
+    #[test]
+    fn unreadable_events_among_many_are_an_error_not_a_panic() {
+        let record = br#"{"id": "X-1", "affected": [{"package": {"ecosystem": "npm", "name": "p"},
+          "ranges": [{"type": "SEMVER", "events": [{"fixed": "1.8.0"}, {"fixed": "7.0.0"},
+          {"introduced": "bad version!"}, {"fixed": "0.0.0"}, {"fixed": "0.0.0"},
+          {"fixed": "1.46.0"}, {"last_affected": "1.1.0"}, {"last_affected": "0.0.0"},
+          {"last_affected": "1.13.0"}, {"last_affected": "7.0.0"},
+          {"last_affected": "bad version!!"}, {"fixed": "1.35.0"}, {"introduced": "1..0"},
+          {"fixed": "x@y"}, {"introduced": "0.0.0"}, {"last_affected": "9.0.0"},
+          {"introduced": "bad vion!"}, {"fixed": "bad v0"}, {"fixed": "1.4.0"},
+          {"fixaffected": "bad version!"}, {"fixed": "1.29.0"}, {"introduced": "1.12.0"}]}]}]}"#;
+        let crate::osv::Parsed::Advisory(advisory, _) =
+            crate::osv::parse(record, false, "fuzz").unwrap()
+        else {
+            panic!("not withdrawn");
+        };
+        let a = &advisory.affected[0];
+        assert!(a.ranges[0].events.len() > 20);
+        for v in ["0", "1.8.0", "7.0.0.1"] {
+            assert!(evaluate(a, v, Scheme::Semver).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn limit_star_is_no_limit() {
+        let a = entry(
+            RangeKind::Ecosystem,
+            vec![
+                Introduced("1.0".into()),
+                Limit("*".into()),
+                Fixed("2.0".into()),
+            ],
+            &[],
+        );
+        assert_eq!(hit(&a, "1.5", Scheme::Pep440), Some(vec!["2.0".into()]));
+        assert_eq!(hit(&a, "0.5", Scheme::Pep440), None);
+        assert_eq!(hit(&a, "2.0", Scheme::Pep440), None);
     }
 }
