@@ -1,5 +1,6 @@
 //! The Baseline checks: known privilege escalations.
 
+use super::spec::{PodSecurityContext, Profile, SecurityContext};
 use super::{
     Check, CheckResult, Control, Level, Pod, containers_phrase, ev, go_quote, join_quote, pluralize,
 };
@@ -182,39 +183,17 @@ fn app_armor_profile(pod: &Pod<'_>) -> Option<CheckResult> {
     fn allowed_annotation(v: &str) -> bool {
         v.is_empty() || v == "runtime/default" || v.starts_with("localhost/")
     }
-    let mut setters = Vec::new();
-    let mut bad_values = BTreeSet::new();
-    let mut evidence = Vec::new();
-    if let Some(p) = pod
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|s| s.app_armor_profile.as_ref())
-        && !allowed_type(p.kind())
-    {
-        setters.push("pod".to_string());
-        bad_values.insert(p.kind().to_string());
-        evidence.push(ev(pod.at("securityContext.appArmorProfile.type"), p.kind()));
-    }
-    let mut bad_containers = Vec::new();
-    for (path, c) in pod.spec.containers() {
-        if let Some(p) = c
-            .security_context
-            .as_ref()
-            .and_then(|s| s.app_armor_profile.as_ref())
-            && !allowed_type(p.kind())
-        {
-            bad_containers.push(c.name.clone());
-            bad_values.insert(p.kind().to_string());
-            evidence.push(ev(
-                pod.at(&format!("{path}.securityContext.appArmorProfile.type")),
-                p.kind(),
-            ));
-        }
-    }
-    if !bad_containers.is_empty() {
-        setters.push(containers_phrase(&bad_containers));
-    }
+    let BadProfiles {
+        mut setters,
+        values: bad_values,
+        mut evidence,
+    } = bad_profiles(
+        pod,
+        "appArmorProfile",
+        |s| s.app_armor_profile.as_ref(),
+        |s| s.app_armor_profile.as_ref(),
+        allowed_type,
+    );
     let mut bad_value_list: Vec<String> = bad_values.into_iter().collect();
     let mut annotations: Vec<String> = Vec::new();
     for (k, v) in pod.meta.annotations() {
@@ -646,45 +625,74 @@ fn seccomp_baseline_annotations(pod: &Pod<'_>) -> Option<CheckResult> {
     })
 }
 
+/// Profile settings (`seccompProfile`, `appArmorProfile`) of the pod and its containers
+/// whose type a check rejects.
+struct BadProfiles {
+    /// `pod` and/or `containers "a", "b"`, in that order.
+    setters: Vec<String>,
+    /// The rejected types.
+    values: BTreeSet<String>,
+    evidence: Vec<Evidence>,
+}
+
+fn bad_profiles(
+    pod: &Pod<'_>,
+    field: &str,
+    of_pod: impl Fn(&PodSecurityContext) -> Option<&Profile>,
+    of_container: impl Fn(&SecurityContext) -> Option<&Profile>,
+    allowed: impl Fn(&str) -> bool,
+) -> BadProfiles {
+    let mut bad = BadProfiles {
+        setters: Vec::new(),
+        values: BTreeSet::new(),
+        evidence: Vec::new(),
+    };
+    if let Some(p) = pod.spec.security_context.as_ref().and_then(&of_pod)
+        && !allowed(p.kind())
+    {
+        bad.setters.push("pod".to_string());
+        bad.values.insert(p.kind().to_string());
+        bad.evidence.push(ev(
+            pod.at(&format!("securityContext.{field}.type")),
+            p.kind(),
+        ));
+    }
+    let mut containers = Vec::new();
+    for (path, c) in pod.spec.containers() {
+        if let Some(p) = c.security_context.as_ref().and_then(&of_container)
+            && !allowed(p.kind())
+        {
+            containers.push(c.name.clone());
+            bad.values.insert(p.kind().to_string());
+            bad.evidence.push(ev(
+                pod.at(&format!("{path}.securityContext.{field}.type")),
+                p.kind(),
+            ));
+        }
+    }
+    if !containers.is_empty() {
+        bad.setters.push(containers_phrase(&containers));
+    }
+    bad
+}
+
 pub(super) fn valid_seccomp(t: &str) -> bool {
     t == "Localhost" || t == "RuntimeDefault"
 }
 
 /// Seccomp from v1.19: the fields, when set, must be RuntimeDefault or Localhost.
 fn seccomp_baseline_1_19(pod: &Pod<'_>) -> Option<CheckResult> {
-    let mut setters = Vec::new();
-    let mut bad_values = BTreeSet::new();
-    let mut evidence = Vec::new();
-    if let Some(p) = pod
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|s| s.seccomp_profile.as_ref())
-        && !valid_seccomp(p.kind())
-    {
-        setters.push("pod".to_string());
-        bad_values.insert(p.kind().to_string());
-        evidence.push(ev(pod.at("securityContext.seccompProfile.type"), p.kind()));
-    }
-    let mut bad_containers = Vec::new();
-    for (path, c) in pod.spec.containers() {
-        if let Some(p) = c
-            .security_context
-            .as_ref()
-            .and_then(|s| s.seccomp_profile.as_ref())
-            && !valid_seccomp(p.kind())
-        {
-            bad_containers.push(c.name.clone());
-            bad_values.insert(p.kind().to_string());
-            evidence.push(ev(
-                pod.at(&format!("{path}.securityContext.seccompProfile.type")),
-                p.kind(),
-            ));
-        }
-    }
-    if !bad_containers.is_empty() {
-        setters.push(containers_phrase(&bad_containers));
-    }
+    let BadProfiles {
+        setters,
+        values: bad_values,
+        evidence,
+    } = bad_profiles(
+        pod,
+        "seccompProfile",
+        |s| s.seccomp_profile.as_ref(),
+        |s| s.seccomp_profile.as_ref(),
+        valid_seccomp,
+    );
     if setters.is_empty() {
         return None;
     }
