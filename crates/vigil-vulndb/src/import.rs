@@ -18,6 +18,11 @@ use std::sync::{Mutex, mpsc};
 const MAX_DOCUMENT: u64 = 1 << 30;
 /// The largest record inside an archive (OSV records are a few KB; the largest are ~1 MB).
 const MAX_ARCHIVE_ENTRY: u64 = 64 << 20;
+/// Documents up to this size queue for the parsing workers; larger ones the reader parses
+/// itself, so the queue holds at most `QUEUE` times this many bytes.
+const QUEUED_DOCUMENT: usize = 16 << 20;
+/// Documents waiting for a worker.
+const QUEUE: usize = 16;
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -96,8 +101,8 @@ fn run(
     whole: Option<&WholeFeed<'_>>,
 ) -> Result<ImportSummary, DbError> {
     let mut summary = ImportSummary::default();
-    let (doc_tx, doc_rx) = mpsc::sync_channel::<Document>(64);
-    let (out_tx, out_rx) = mpsc::sync_channel::<(String, Outcome)>(64);
+    let (doc_tx, doc_rx) = mpsc::sync_channel::<Document>(QUEUE);
+    let (out_tx, out_rx) = mpsc::sync_channel::<(String, Outcome)>(QUEUE);
     let doc_rx = Mutex::new(doc_rx);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
     let writer = db.writer()?;
@@ -107,10 +112,14 @@ fn run(
     let mut feeds: BTreeMap<String, BTreeMap<String, Advisory>> = BTreeMap::new();
     let mut osv_feeds: BTreeMap<String, u64> = BTreeMap::new();
     let result: Result<(), DbError> = std::thread::scope(|scope| {
+        let documents = Documents {
+            queue: doc_tx,
+            parsed: out_tx.clone(),
+        };
         let reader = scope.spawn(move || {
             let mut skipped = Vec::new();
             for path in paths {
-                read_path(path, &doc_tx, &mut skipped);
+                read_path(path, &documents, &mut skipped);
             }
             skipped
         });
@@ -192,8 +201,28 @@ fn osv_feed(advisory: &Advisory) -> String {
     format!("osv:{eco}")
 }
 
+/// Where the reader hands documents: small ones to the workers through a bounded queue,
+/// large ones (a tracker export) parsed on the spot, so memory stays bounded however many
+/// large files an import names.
+struct Documents {
+    queue: mpsc::SyncSender<Document>,
+    parsed: mpsc::SyncSender<(String, Outcome)>,
+}
+
+impl Documents {
+    /// False once the import has stopped listening.
+    fn send(&self, doc: Document) -> bool {
+        if doc.bytes.len() > QUEUED_DOCUMENT {
+            let outcome = parse_document(&doc);
+            self.parsed.send((doc.name, outcome)).is_ok()
+        } else {
+            self.queue.send(doc).is_ok()
+        }
+    }
+}
+
 /// Sends every document under `path` (a file, a folder, or a zip archive).
-fn read_path(path: &Path, tx: &mpsc::SyncSender<Document>, skipped: &mut Vec<String>) {
+fn read_path(path: &Path, tx: &Documents, skipped: &mut Vec<String>) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => {
@@ -227,7 +256,7 @@ fn is_document(path: &Path) -> bool {
     )
 }
 
-fn read_file(path: &Path, tx: &mpsc::SyncSender<Document>, skipped: &mut Vec<String>) {
+fn read_file(path: &Path, tx: &Documents, skipped: &mut Vec<String>) {
     let name = path.display().to_string();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -238,7 +267,7 @@ fn read_file(path: &Path, tx: &mpsc::SyncSender<Document>, skipped: &mut Vec<Str
     }
     match read_bounded(file, MAX_DOCUMENT) {
         Ok(bytes) => {
-            let _ = tx.send(Document { name, bytes });
+            tx.send(Document { name, bytes });
         }
         Err(e) => skipped.push(format!("{name}: {e}")),
     }
@@ -254,12 +283,7 @@ fn is_zip(file: &std::fs::File) -> bool {
 }
 
 /// OSV's per-ecosystem `all.zip`: one JSON record per entry.
-fn read_zip(
-    file: std::fs::File,
-    name: &str,
-    tx: &mpsc::SyncSender<Document>,
-    skipped: &mut Vec<String>,
-) {
+fn read_zip(file: std::fs::File, name: &str, tx: &Documents, skipped: &mut Vec<String>) {
     let mut archive = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
         Ok(a) => a,
         Err(e) => return skipped.push(format!("{name}: not a zip archive: {e}")),
@@ -288,13 +312,10 @@ fn read_zip(
         let entry_name = format!("{name}!{inner}");
         match read_bounded(entry, MAX_ARCHIVE_ENTRY) {
             Ok(bytes) => {
-                if tx
-                    .send(Document {
-                        name: entry_name,
-                        bytes,
-                    })
-                    .is_err()
-                {
+                if !tx.send(Document {
+                    name: entry_name,
+                    bytes,
+                }) {
                     return;
                 }
             }
@@ -357,4 +378,28 @@ fn alpine_feed(bytes: &[u8]) -> String {
         field("distroversion:"),
         field("reponame:")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A document too large to queue is parsed by the reader itself and still imported.
+    #[test]
+    fn large_and_small_documents_are_both_imported() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = |id: &str, details: &str| {
+            format!(
+                r#"{{"id":"{id}","details":"{details}","affected":[{{"package":{{"ecosystem":"npm","name":"p"}},
+                "ranges":[{{"type":"SEMVER","events":[{{"introduced":"0"}},{{"fixed":"1.0.0"}}]}}]}}]}}"#
+            )
+        };
+        let big = "x".repeat(QUEUED_DOCUMENT + 1);
+        std::fs::write(dir.path().join("big.json"), record("GHSA-big", &big)).unwrap();
+        std::fs::write(dir.path().join("small.json"), record("GHSA-small", "y")).unwrap();
+        let mut db = Database::create(&dir.path().join("db.sqlite")).unwrap();
+        let summary = import_paths(&mut db, &[dir.path().to_owned()]).unwrap();
+        assert_eq!(summary.written.get("osv:npm"), Some(&2), "{summary:?}");
+        assert!(summary.skipped.is_empty(), "{summary:?}");
+    }
 }
