@@ -155,11 +155,11 @@ fn convert(record: Record, source: &str) -> Result<Parsed, OsvError> {
             .into_iter()
             .filter_map(convert_range)
             .collect();
-        let severity = entry
-            .ecosystem_specific
-            .as_ref()
-            .or(entry.database_specific.as_ref())
-            .and_then(severity_field);
+        // Either object may carry it; Go's ecosystem_specific holds only import paths.
+        let severity = [&entry.ecosystem_specific, &entry.database_specific]
+            .into_iter()
+            .flatten()
+            .find_map(severity_field);
         affected.push(Affected {
             name: normalize_name(&package.ecosystem, &package.name),
             ecosystem: package.ecosystem,
@@ -305,6 +305,16 @@ mod tests {
         assert_eq!(adv.affected[0].name, "foo-bar");
         assert_eq!(adv.severity, Some(Severity::Medium));
         assert_eq!(adv.cvss.len(), 1);
+    }
+
+    #[test]
+    fn affected_severity_is_read_from_either_specific_object() {
+        let json = r#"{"id":"X-2","affected":[{"package":{"name":"p","ecosystem":"Go"},
+          "ecosystem_specific":{"imports":[]},"database_specific":{"severity":"HIGH"}}]}"#;
+        let Parsed::Advisory(adv, _) = parse(json.as_bytes(), false, "s").unwrap() else {
+            panic!()
+        };
+        assert_eq!(adv.affected[0].severity, Some(Severity::High));
     }
 
     #[test]
