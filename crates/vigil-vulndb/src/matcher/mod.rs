@@ -179,10 +179,7 @@ fn finding(
         }
     }
     let distro = members.iter().filter_map(|h| h.severity).max();
-    let best_cvss = cvss
-        .iter()
-        .map(|c| c.score)
-        .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
+    let best_cvss = cvss.iter().map(|c| c.score).reduce(f64::max);
     let severity = distro
         .or(best_cvss.map(score::severity))
         .or(docs.iter().filter_map(|d| d.severity).max())
