@@ -15,11 +15,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, app_armor_profile)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-apparmor",
-            name: "AppArmor",
+            id: "PSS-baseline-apparmor",
+            title: "AppArmor",
             severity: Severity::Medium,
             remediation: "Remove the AppArmor override, or set appArmorProfile.type to RuntimeDefault or Localhost (annotations: runtime/default or localhost/<profile>).",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -28,11 +28,17 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, capabilities_baseline)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-capabilities",
-            name: "Capabilities",
+            id: "PSS-baseline-capabilities",
+            title: "Capabilities",
             severity: Severity::High,
             remediation: "Add only capabilities from the default set (AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID, SYS_CHROOT) to securityContext.capabilities.add.",
-            controls: &["CIS-5.2.8", "CIS-5.2.9", "MITRE-T1611"],
+            controls: &[
+                "PSS:baseline",
+                "NSA-pod-security",
+                "CIS-5.2.8",
+                "CIS-5.2.9",
+                "MITRE-T1611",
+            ],
         },
     },
     Check {
@@ -41,11 +47,18 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, host_namespaces)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-host-namespaces",
-            name: "Host Namespaces",
+            id: "PSS-baseline-host-namespaces",
+            title: "Host Namespaces",
             severity: Severity::High,
             remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to false).",
-            controls: &["CIS-5.2.3", "CIS-5.2.4", "CIS-5.2.5", "MITRE-T1611"],
+            controls: &[
+                "PSS:baseline",
+                "NSA-pod-security",
+                "CIS-5.2.3",
+                "CIS-5.2.4",
+                "CIS-5.2.5",
+                "MITRE-T1611",
+            ],
         },
     },
     Check {
@@ -54,11 +67,16 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, host_path_volumes)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-host-path-volumes",
-            name: "HostPath Volumes",
+            id: "PSS-baseline-host-path-volumes",
+            title: "HostPath Volumes",
             severity: Severity::High,
             remediation: "Replace hostPath volumes with emptyDir, configMap, secret, projected or persistentVolumeClaim volumes.",
-            controls: &["CIS-5.2.12", "MITRE-T1611"],
+            controls: &[
+                "PSS:baseline",
+                "NSA-pod-security",
+                "CIS-5.2.12",
+                "MITRE-T1611",
+            ],
         },
     },
     Check {
@@ -67,11 +85,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, host_ports)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-host-ports",
-            name: "Host Ports",
+            id: "PSS-baseline-host-ports",
+            title: "Host Ports",
             severity: Severity::Medium,
             remediation: "Remove hostPort from the container ports (or set it to 0); expose the pod through a Service instead.",
-            controls: &["CIS-5.2.13"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.2.13"],
         },
     },
     Check {
@@ -80,11 +98,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(34, host_probes_and_host_lifecycle)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-host-probes",
-            name: "Host Probes / Lifecycle Hooks",
+            id: "PSS-baseline-host-probes",
+            title: "Host Probes / Lifecycle Hooks",
             severity: Severity::Medium,
             remediation: "Remove the host field from httpGet and tcpSocket probes and lifecycle handlers, so they target the pod itself.",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -93,11 +111,16 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, privileged)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-privileged",
-            name: "Privileged Containers",
+            id: "PSS-baseline-privileged",
+            title: "Privileged Containers",
             severity: Severity::Critical,
             remediation: "Remove securityContext.privileged (or set it to false); grant the specific capabilities the container needs instead.",
-            controls: &["CIS-5.2.2", "MITRE-T1611"],
+            controls: &[
+                "PSS:baseline",
+                "NSA-pod-security",
+                "CIS-5.2.2",
+                "MITRE-T1611",
+            ],
         },
     },
     Check {
@@ -106,11 +129,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, proc_mount_strict), (35, proc_mount_baseline_1_35)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-proc-mount",
-            name: "/proc Mount Type",
+            id: "PSS-baseline-proc-mount",
+            title: "/proc Mount Type",
             severity: Severity::Medium,
             remediation: "Remove securityContext.procMount or set it to Default.",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -119,11 +142,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, se_linux_options_1_0), (31, se_linux_options_1_31)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-selinux",
-            name: "SELinux",
+            id: "PSS-baseline-selinux",
+            title: "SELinux",
             severity: Severity::Medium,
             remediation: "Leave seLinuxOptions.user and .role unset and use an allowed seLinuxOptions.type (container_t, container_init_t, container_kvm_t, container_engine_t) or none.",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -135,11 +158,11 @@ pub(super) static CHECKS: &[Check] = &[
         ],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-seccomp",
-            name: "Seccomp",
+            id: "PSS-baseline-seccomp",
+            title: "Seccomp",
             severity: Severity::Medium,
             remediation: "Set seccompProfile.type to RuntimeDefault or Localhost instead of Unconfined.",
-            controls: &["CIS-5.7.2"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.2"],
         },
     },
     Check {
@@ -154,11 +177,11 @@ pub(super) static CHECKS: &[Check] = &[
         ],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-sysctls",
-            name: "Sysctls",
+            id: "PSS-baseline-sysctls",
+            title: "Sysctls",
             severity: Severity::Medium,
             remediation: "Set only the safe, namespaced sysctls in spec.securityContext.sysctls; configure others on the nodes.",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:baseline", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -167,11 +190,16 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, windows_host_process)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-baseline-host-process",
-            name: "HostProcess",
+            id: "PSS-baseline-host-process",
+            title: "HostProcess",
             severity: Severity::Critical,
             remediation: "Remove securityContext.windowsOptions.hostProcess (or set it to false) on the pod and its containers.",
-            controls: &["CIS-5.2.11", "MITRE-T1611"],
+            controls: &[
+                "PSS:baseline",
+                "NSA-pod-security",
+                "CIS-5.2.11",
+                "MITRE-T1611",
+            ],
         },
     },
 ];

@@ -42,7 +42,7 @@ use serde_json::Value;
 use spec::{ObjectMeta, PodSpec};
 use std::fmt;
 use std::str::FromStr;
-use vigil_core::{Evidence, Finding, ResourceRef, Severity};
+use vigil_core::{Evidence, Finding, ResourceRef};
 
 /// The newest policy minor version modelled; `latest` means this.
 pub const LATEST_MINOR: u32 = 37;
@@ -164,19 +164,8 @@ pub struct CheckResult {
 
 type CheckFn = fn(&Pod<'_>) -> Option<CheckResult>;
 
-/// How a check maps to Vigil's findings.
-pub struct Control {
-    /// Vigil check id, e.g. `PSS-baseline-privileged`.
-    pub check_id: &'static str,
-    /// The control's name on the Pod Security Standards page.
-    pub name: &'static str,
-    /// Severity of a violation.
-    pub severity: Severity,
-    /// How to fix it.
-    pub remediation: &'static str,
-    /// Control ids besides `PSS:<level>`.
-    pub controls: &'static [&'static str],
-}
+/// How a check maps to Vigil's findings (the shared check metadata).
+pub use crate::checks::CheckInfo as Control;
 
 /// One upstream check with its revisions.
 pub struct Check {
@@ -265,7 +254,7 @@ pub fn evaluate_pod(level: Level, version: Version, pod: &Pod<'_>) -> Vec<Violat
         .filter_map(|(check, f)| {
             f(pod).map(|r| Violation {
                 check: check.id,
-                check_id: check.control.check_id,
+                check_id: check.control.id,
                 reason: if r.reason.is_empty() {
                     "unknown forbidden reason".into()
                 } else {
@@ -329,18 +318,11 @@ impl Evaluation {
             .filter_map(|v| {
                 let check = all.iter().find(|c| c.id == v.check)?;
                 let c = &check.control;
-                let mut controls = vec![format!("PSS:{}", check.level)];
-                controls.extend(c.controls.iter().map(|s| s.to_string()));
-                Some(Finding {
-                    id: Finding::stable_id(c.check_id, &self.resource),
-                    check_id: c.check_id.to_string(),
-                    severity: c.severity,
-                    title: format!("{}: {}", c.name, v.message()),
-                    resource: self.resource.clone(),
-                    evidence: v.evidence.clone(),
-                    remediation: c.remediation.to_string(),
-                    controls,
-                })
+                Some(c.finding(
+                    &self.resource,
+                    format!("{}: {}", c.title, v.message()),
+                    v.evidence.clone(),
+                ))
             })
             .collect()
     }

@@ -18,11 +18,11 @@ pub(super) static CHECKS: &[Check] = &[
         ],
         overrides: &[],
         control: Control {
-            check_id: "PSS-restricted-privilege-escalation",
-            name: "Privilege Escalation",
+            id: "PSS-restricted-privilege-escalation",
+            title: "Privilege Escalation",
             severity: Severity::Medium,
             remediation: "Set securityContext.allowPrivilegeEscalation: false on every container.",
-            controls: &["CIS-5.2.6"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.2.6"],
         },
     },
     Check {
@@ -34,11 +34,17 @@ pub(super) static CHECKS: &[Check] = &[
         ],
         overrides: &["capabilities_baseline"],
         control: Control {
-            check_id: "PSS-restricted-capabilities",
-            name: "Capabilities (restricted)",
+            id: "PSS-restricted-capabilities",
+            title: "Capabilities (restricted)",
             severity: Severity::Medium,
             remediation: "Set securityContext.capabilities.drop: [\"ALL\"] on every container and add back at most NET_BIND_SERVICE.",
-            controls: &["CIS-5.2.8", "CIS-5.2.9", "CIS-5.2.10"],
+            controls: &[
+                "PSS:restricted",
+                "NSA-pod-security",
+                "CIS-5.2.8",
+                "CIS-5.2.9",
+                "CIS-5.2.10",
+            ],
         },
     },
     Check {
@@ -47,11 +53,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(35, proc_mount_strict)],
         overrides: &["procMount"],
         control: Control {
-            check_id: "PSS-restricted-proc-mount",
-            name: "/proc Mount Type",
+            id: "PSS-restricted-proc-mount",
+            title: "/proc Mount Type",
             severity: Severity::Medium,
             remediation: "Remove securityContext.procMount or set it to Default (Restricted allows no other value, even with hostUsers: false).",
-            controls: &["CIS-5.7.3"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.7.3"],
         },
     },
     Check {
@@ -60,11 +66,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, restricted_volumes)],
         overrides: &["hostPathVolumes"],
         control: Control {
-            check_id: "PSS-restricted-volume-types",
-            name: "Volume Types",
+            id: "PSS-restricted-volume-types",
+            title: "Volume Types",
             severity: Severity::Medium,
             remediation: "Use only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected or secret volumes; reach other storage through a PersistentVolumeClaim.",
-            controls: &["CIS-5.2.12"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.2.12"],
         },
     },
     Check {
@@ -73,11 +79,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(0, run_as_non_root_1_0), (35, run_as_non_root_1_35)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-restricted-run-as-non-root",
-            name: "Running as Non-root",
+            id: "PSS-restricted-run-as-non-root",
+            title: "Running as Non-root",
             severity: Severity::Medium,
             remediation: "Set securityContext.runAsNonRoot: true on the pod (or on every container) and run the image as a non-zero UID.",
-            controls: &["CIS-5.2.7"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.2.7"],
         },
     },
     Check {
@@ -86,11 +92,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(23, run_as_user_1_23), (35, run_as_user_1_35)],
         overrides: &[],
         control: Control {
-            check_id: "PSS-restricted-run-as-user",
-            name: "Running as Non-root user",
+            id: "PSS-restricted-run-as-user",
+            title: "Running as Non-root user",
             severity: Severity::Medium,
             remediation: "Remove runAsUser: 0 from the pod and containers; use a non-zero UID.",
-            controls: &["CIS-5.2.7"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.2.7"],
         },
     },
     Check {
@@ -99,11 +105,11 @@ pub(super) static CHECKS: &[Check] = &[
         versions: &[(19, seccomp_restricted_1_19), (25, seccomp_restricted_1_25)],
         overrides: &["seccompProfile_baseline"],
         control: Control {
-            check_id: "PSS-restricted-seccomp",
-            name: "Seccomp (restricted)",
+            id: "PSS-restricted-seccomp",
+            title: "Seccomp (restricted)",
             severity: Severity::Medium,
             remediation: "Set spec.securityContext.seccompProfile.type: RuntimeDefault (or Localhost) on the pod, or on every container.",
-            controls: &["CIS-5.7.2"],
+            controls: &["PSS:restricted", "NSA-pod-security", "CIS-5.7.2"],
         },
     },
 ];

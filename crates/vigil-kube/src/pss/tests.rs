@@ -4,6 +4,7 @@
 
 use super::*;
 use serde_json::json;
+use vigil_core::Severity;
 
 /// Runs one upstream check (by id) at `minor` on a pod spec (and optional annotations);
 /// returns `reason (detail)` or `None` when allowed.

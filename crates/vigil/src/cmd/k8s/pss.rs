@@ -1,26 +1,11 @@
-//! `vigil k8s`: Kubernetes posture. For now `vigil k8s pss`, the Pod Security Standards on
-//! manifests, as pod-security-admission would judge them.
+//! `vigil k8s pss`: the Pod Security Standards on manifests, as pod-security-admission
+//! would judge them.
 
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_kube::pss::{self, Level, Version};
-
-/// `vigil k8s` arguments.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// `vigil k8s` subcommands.
-#[derive(clap::Subcommand, Debug)]
-pub enum Command {
-    /// Check manifests against a Pod Security Standards level, as pod-security-admission
-    /// would: per object `allowed` or the controls it violates; exit 1 if any is not allowed.
-    Pss(PssArgs),
-}
 
 /// `vigil k8s pss` arguments.
 #[derive(clap::Args, Debug)]
@@ -55,14 +40,8 @@ pub struct PssArgs {
     pub format: String,
 }
 
-/// Runs `vigil k8s`.
-pub fn run(args: Args) -> Result<ExitCode> {
-    match args.command {
-        Command::Pss(a) => run_pss(a),
-    }
-}
-
-fn run_pss(args: PssArgs) -> Result<ExitCode> {
+/// Runs `vigil k8s pss`.
+pub fn run(args: PssArgs) -> Result<ExitCode> {
     let level: Level = args.level.parse().map_err(anyhow::Error::msg)?;
     let version: Version = args.version.parse().map_err(anyhow::Error::msg)?;
     let limits = vigil_kube::Limits::default();

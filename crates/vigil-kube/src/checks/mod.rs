@@ -1,0 +1,181 @@
+//! Posture checks: what `vigil k8s scan` runs over an [`Inventory`].
+//!
+//! Checks come in families, one file each (Pod Security Standards, namespaces, workload
+//! hygiene, RBAC, exposure). A family sees the whole inventory in one call rather than one
+//! resource at a time, because many checks are joins (a binding and its role, a Service
+//! and the pods it selects) and a family can build its index once. Each family lists the
+//! [`CheckInfo`] of every check it can raise, so the catalogue (`vigil k8s checks`, the
+//! docs) and the findings come from the same table. The families run in [`families`]
+//! order; adding one is a file plus a line there.
+
+pub mod exposure;
+pub mod hygiene;
+pub mod namespace;
+pub mod pss;
+pub mod rbac;
+
+use crate::inventory::Inventory;
+use crate::workload::{Workload, workloads};
+use serde::Serialize;
+use vigil_core::{Evidence, Finding, ResourceRef, Severity};
+
+/// What a check is, whatever resource it fires on.
+#[derive(Debug, Serialize)]
+pub struct CheckInfo {
+    /// Stable check id, e.g. `K8S-hygiene-latest-tag`.
+    pub id: &'static str,
+    /// Short name of the check.
+    pub title: &'static str,
+    /// Severity of a finding.
+    pub severity: Severity,
+    /// How to fix a finding.
+    pub remediation: &'static str,
+    /// Control ids of the standards the check maps to (`PSS:baseline`, `CIS-5.2.2`,
+    /// `NSA-pod-security`, `MITRE-T1611`); see docs/k8s-checks.md.
+    pub controls: &'static [&'static str],
+}
+
+impl CheckInfo {
+    /// A finding of this check on `resource`.
+    pub fn finding(
+        &self,
+        resource: &ResourceRef,
+        title: String,
+        evidence: Vec<Evidence>,
+    ) -> Finding {
+        Finding {
+            id: Finding::stable_id(self.id, resource),
+            check_id: self.id.to_string(),
+            severity: self.severity,
+            title,
+            resource: resource.clone(),
+            evidence,
+            remediation: self.remediation.to_string(),
+            controls: self.controls.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
+/// What every family gets: the inventory and what several families need from it.
+pub struct Context<'a> {
+    /// The inventory.
+    pub inv: &'a Inventory,
+    /// Its top-level workloads (see [`crate::workload`]).
+    pub workloads: Vec<Workload<'a>>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of `inv`.
+    pub fn new(inv: &'a Inventory) -> Context<'a> {
+        Context {
+            inv,
+            workloads: workloads(inv),
+        }
+    }
+}
+
+/// A family of checks.
+pub trait Family: Sync {
+    /// The family's name, e.g. `rbac`.
+    fn name(&self) -> &'static str;
+    /// Every check the family can raise.
+    fn checks(&self) -> Vec<&'static CheckInfo>;
+    /// Runs the family's checks over the inventory.
+    fn run(&self, ctx: &Context<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every family, in the order they run.
+pub fn families() -> [&'static dyn Family; 5] {
+    [
+        &pss::PodSecurity,
+        &namespace::Namespaces,
+        &hygiene::Hygiene,
+        &rbac::Rbac,
+        &exposure::Exposure,
+    ]
+}
+
+/// The findings of every family on `inv`, most severe first, then by check and resource.
+pub fn run_all(inv: &Inventory) -> Vec<Finding> {
+    let ctx = Context::new(inv);
+    let mut out = Vec::new();
+    for family in families() {
+        family.run(&ctx, &mut out);
+    }
+    sort_findings(&mut out);
+    out
+}
+
+/// Most severe first, then by check id, resource and first evidence path.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.check_id.cmp(&b.check_id))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| {
+                let path = |f: &Finding| f.evidence.first().map(|e| e.path.clone());
+                path(a).cmp(&path(b))
+            })
+    });
+}
+
+/// Evidence of `value` at `path`.
+pub(crate) fn ev(path: impl Into<String>, value: impl std::fmt::Display) -> Evidence {
+    Evidence {
+        path: path.into(),
+        value: value.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::inventory::Inventory;
+    use crate::manifest;
+    use std::path::Path;
+    use vigil_core::Finding;
+
+    /// The inventory of a YAML stream.
+    pub fn inventory(yaml: &str) -> Inventory {
+        let objects = manifest::parse(yaml.as_bytes(), Path::new("t.yaml"), &Default::default())
+            .unwrap_or_else(|e| panic!("fixture: {e}"));
+        Inventory::from_manifests(objects, "default")
+    }
+
+    /// `check_id resource` of each finding of `family` on `yaml`, sorted.
+    pub fn fired(family: &dyn super::Family, yaml: &str) -> Vec<String> {
+        findings(family, yaml)
+            .iter()
+            .map(|f| format!("{} {}", f.check_id, f.resource.display_name()))
+            .collect()
+    }
+
+    /// The findings of `family` on `yaml`, sorted.
+    pub fn findings(family: &dyn super::Family, yaml: &str) -> Vec<Finding> {
+        let inv = inventory(yaml);
+        let ctx = super::Context::new(&inv);
+        let mut out = Vec::new();
+        family.run(&ctx, &mut out);
+        super::sort_findings(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn check_ids_are_unique_and_every_check_maps_to_a_standard() {
+        let mut seen = HashSet::new();
+        for family in families() {
+            for c in family.checks() {
+                assert!(seen.insert(c.id), "duplicate check id {}", c.id);
+                assert!(!c.controls.is_empty(), "{} maps to no control", c.id);
+                assert!(!c.remediation.is_empty(), "{} has no remediation", c.id);
+            }
+        }
+        assert!(seen.len() > 40, "{} checks", seen.len());
+    }
+}

@@ -1,0 +1,28 @@
+//! `vigil k8s`: Kubernetes posture.
+
+mod pss;
+
+use anyhow::Result;
+use std::process::ExitCode;
+
+/// `vigil k8s` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `vigil k8s` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Check manifests against a Pod Security Standards level, as pod-security-admission
+    /// would: per object `allowed` or the controls it violates; exit 1 if any is not allowed.
+    Pss(pss::PssArgs),
+}
+
+/// Runs `vigil k8s`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Pss(a) => pss::run(a),
+    }
+}
