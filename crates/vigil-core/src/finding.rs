@@ -77,6 +77,10 @@ pub struct Finding {
     /// Control ids of the standards this check maps to, e.g. `PSS:baseline`, `CIS-5.2.2`,
     /// `MITRE-T1611`.
     pub controls: Vec<String>,
+    /// The manifest file the resource was read from, when it came from one (so SARIF
+    /// readers can point at it); `None` for clusters and snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl Finding {
@@ -167,6 +171,7 @@ mod tests {
             }],
             remediation: "r".into(),
             controls: vec!["PSS:baseline".into()],
+            location: None,
         };
         let json = serde_json::to_value(&f).unwrap_or_default();
         assert_eq!(json["severity"], "HIGH");

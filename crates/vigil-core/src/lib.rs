@@ -8,12 +8,14 @@ pub mod finding;
 pub mod format;
 pub mod inventory;
 pub mod package;
+pub mod posture;
 pub mod severity;
 pub mod vuln;
 
 pub use finding::{Evidence, Finding, ResourceRef};
 pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
 pub use package::{Ecosystem, Location, Package, SourcePackage};
+pub use posture::{AttackPath, PathStep, PostureReport, PostureTarget};
 pub use severity::Severity;
 pub use vuln::{Cvss, DatabaseInfo, MatchedPackage, VulnMatch, VulnReport, VulnStatus};
 

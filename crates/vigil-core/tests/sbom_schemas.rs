@@ -24,9 +24,10 @@ use jsonschema::{Resource, Validator};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vigil_core::format::{DocumentInfo, cyclonedx, cyclonedx_vuln, sarif, spdx};
+use vigil_core::format::{DocumentInfo, cyclonedx, cyclonedx_vuln, posture_sarif, sarif, spdx};
 use vigil_core::{
-    Cvss, DatabaseInfo, Ecosystem, Inventory, LayerInfo, MatchedPackage, OsInfo, Package, Severity,
+    AttackPath, Cvss, DatabaseInfo, Ecosystem, Evidence, Finding, Inventory, LayerInfo,
+    MatchedPackage, OsInfo, Package, PathStep, PostureReport, PostureTarget, ResourceRef, Severity,
     SourcePackage, TargetInfo, VulnMatch, VulnReport, VulnStatus, Warning,
 };
 
@@ -886,6 +887,113 @@ fn sarif_output_validates() {
          and Python's)",
         files.len()
     );
+}
+
+/// A posture report like `vigil k8s scan` writes: findings from manifests (with a file)
+/// and from a cluster (resource only), a partial read, an attack path.
+fn posture_report() -> PostureReport {
+    let resource = |kind: &str, ns: &str, name: &str| ResourceRef {
+        cluster: String::new(),
+        api_version: "v1".into(),
+        kind: kind.into(),
+        namespace: ns.into(),
+        name: name.into(),
+        uid: String::new(),
+    };
+    let finding = |check: &str, severity, r: ResourceRef, location: Option<&str>| Finding {
+        id: Finding::stable_id(check, &r),
+        check_id: check.into(),
+        severity,
+        title: format!("{check} on {}", r.display_name()),
+        evidence: vec![Evidence {
+            path: "spec.template.spec.containers[0].securityContext.privileged".into(),
+            value: "true".into(),
+        }],
+        resource: r,
+        remediation: "Remove it.".into(),
+        controls: vec![
+            "PSS:baseline".into(),
+            "CIS-5.2.2".into(),
+            "MITRE-T1611".into(),
+        ],
+        location: location.map(String::from),
+    };
+    let web = resource("Deployment", "shop", "web app");
+    PostureReport {
+        schema_version: vigil_core::posture::POSTURE_REPORT_SCHEMA_VERSION,
+        target: PostureTarget {
+            source: "manifests".into(),
+            name: "deploy/".into(),
+            server_version: None,
+            taken_at: None,
+            objects: 4,
+        },
+        partial: vec!["secrets: forbidden".into()],
+        findings: vec![
+            finding(
+                "PSS-baseline-privileged",
+                Severity::Critical,
+                web.clone(),
+                Some("deploy/web app.yaml"),
+            ),
+            finding(
+                "K8S-rbac-read-secrets",
+                Severity::High,
+                resource("ServiceAccount", "shop", "web"),
+                None,
+            ),
+            finding(
+                "K8S-hygiene-no-probes",
+                Severity::Low,
+                web.clone(),
+                Some("./deploy/web.yaml"),
+            ),
+            finding(
+                "K8S-ns-psa-missing",
+                Severity::Medium,
+                resource("Namespace", "", "shop"),
+                None,
+            ),
+        ],
+        attack_paths: vec![AttackPath {
+            id: "0".into(),
+            title: "t".into(),
+            severity: Severity::Critical,
+            risk: 9.0,
+            steps: vec![PathStep {
+                resource: web,
+                description: "d".into(),
+                findings: vec![],
+            }],
+        }],
+    }
+}
+
+#[test]
+fn posture_sarif_validates() {
+    let Some(f) = Fixtures::find("posture_sarif_validates") else {
+        return;
+    };
+    let validator = sarif_validator(&f);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let mut empty = posture_report();
+    empty.findings.clear();
+    let mut failures = Vec::new();
+    let mut paths = Vec::new();
+    for (name, report) in [("posture", posture_report()), ("posture-empty", empty)] {
+        let doc = posture_sarif::to_value(&report);
+        let errors = schema_errors(&validator, &doc);
+        if !errors.is_empty() {
+            failures.push(format!("{name} (schema):\n  {}", errors.join("\n  ")));
+        }
+        paths.push(write_doc(dir.path(), &format!("{name}.sarif.json"), &doc));
+    }
+    for (path, result) in paths.iter().zip(python_sarif(&f, &paths)) {
+        if let Some(e) = result {
+            failures.push(format!("{} (python jsonschema): {e}", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The validators are not vacuous: documents broken on purpose are refused by both.

@@ -18,11 +18,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod attack;
 pub mod checks;
 pub mod inventory;
 pub mod manifest;
 pub mod pss;
 pub mod rbac;
+pub mod report;
 pub mod workload;
 
 pub use inventory::{ClusterInfo, Inventory};

@@ -9,11 +9,14 @@ pub mod cyclonedx;
 pub mod cyclonedx_vuln;
 pub mod json;
 mod license;
+pub mod posture_sarif;
+pub mod posture_table;
 pub mod sarif;
 mod sbom;
 pub mod sbom_read;
 pub mod spdx;
 pub mod table;
+pub mod text;
 pub mod vuln_table;
 
 pub use sbom::DocumentInfo;
@@ -118,9 +121,124 @@ pub fn write_report(
     }
 }
 
+/// Formats of `vigil k8s scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostureFormat {
+    /// Counts per check and one row per finding, then the attack paths.
+    Table,
+    /// The [`crate::PostureReport`] as JSON.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+impl PostureFormat {
+    /// The names accepted on the command line.
+    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif"];
+
+    /// Parses a command-line name.
+    pub fn from_name(name: &str) -> Option<PostureFormat> {
+        match name {
+            "table" => Some(PostureFormat::Table),
+            "json" => Some(PostureFormat::Json),
+            "sarif" => Some(PostureFormat::Sarif),
+            _ => None,
+        }
+    }
+}
+
+/// Writes a posture report in `format` (the table uncoloured; call
+/// [`posture_table::write`] to colour it).
+pub fn write_posture(
+    format: PostureFormat,
+    report: &crate::PostureReport,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        PostureFormat::Table => posture_table::write(report, false, out),
+        PostureFormat::Json => json::write(report, out),
+        PostureFormat::Sarif => posture_sarif::write(report, out),
+    }
+}
+
 /// A small hand-made report shared by the formats' unit tests.
 #[cfg(test)]
 pub(crate) mod testdata {
+    /// A posture report with a critical RBAC finding on a cluster subject, a low finding
+    /// read from a manifest, an attack path and a gap.
+    pub fn posture_report() -> crate::PostureReport {
+        use crate::{
+            AttackPath, Evidence, Finding, PathStep, PostureReport, PostureTarget, ResourceRef,
+        };
+        let sa = ResourceRef {
+            cluster: "prod".into(),
+            api_version: "v1".into(),
+            kind: "ServiceAccount".into(),
+            namespace: "ci".into(),
+            name: "deployer".into(),
+            uid: String::new(),
+        };
+        let web = ResourceRef {
+            kind: "Deployment".into(),
+            api_version: "apps/v1".into(),
+            name: "web".into(),
+            ..sa.clone()
+        };
+        let finding =
+            |check: &str, severity, resource: &ResourceRef, location: Option<&str>| Finding {
+                id: Finding::stable_id(check, resource),
+                check_id: check.into(),
+                severity,
+                title: format!("{check} title"),
+                resource: resource.clone(),
+                evidence: vec![Evidence {
+                    path: "spec".into(),
+                    value: "x".into(),
+                }],
+                remediation: "fix it".into(),
+                controls: vec!["CIS-5.1.1".into()],
+                location: location.map(String::from),
+            };
+        PostureReport {
+            schema_version: crate::posture::POSTURE_REPORT_SCHEMA_VERSION,
+            target: PostureTarget {
+                source: "cluster".into(),
+                name: "prod".into(),
+                server_version: Some("v1.31.2".into()),
+                taken_at: Some("2026-11-29T12:00:00Z".into()),
+                objects: 3,
+            },
+            partial: vec!["secrets: forbidden".into()],
+            findings: vec![
+                finding("K8S-rbac-cluster-admin", Severity::Critical, &sa, None),
+                finding(
+                    "K8S-hygiene-no-digest",
+                    Severity::Low,
+                    &web,
+                    Some("./deploy/web app.yaml"),
+                ),
+            ],
+            attack_paths: vec![AttackPath {
+                id: "p1".into(),
+                title: "Internet to cluster-admin".into(),
+                severity: Severity::Critical,
+                risk: 9.0,
+                steps: vec![
+                    PathStep {
+                        resource: web.clone(),
+                        description: "exposed".into(),
+                        findings: vec![],
+                    },
+                    PathStep {
+                        resource: sa.clone(),
+                        description: "holds cluster-admin".into(),
+                        findings: vec![],
+                    },
+                ],
+            }],
+        }
+    }
+
     use crate::{
         Cvss, DatabaseInfo, Ecosystem, Inventory, MatchedPackage, OsInfo, Package, Severity,
         SourcePackage, TargetInfo, VulnMatch, VulnReport, VulnStatus,

@@ -186,7 +186,7 @@ struct ResultProperties {
 }
 
 /// `error`, `warning` or `note`, as Trivy maps severities.
-fn level(s: Severity) -> &'static str {
+pub(crate) fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -195,7 +195,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// A score in the band GitHub shows as `s`, for findings without CVSS (Trivy's values).
-fn severity_score(s: Severity) -> f64 {
+pub(crate) fn severity_score(s: Severity) -> f64 {
     match s {
         Severity::Critical => 9.5,
         Severity::High => 8.0,
@@ -212,7 +212,7 @@ fn score(m: &VulnMatch) -> f64 {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters and `/`, so any path
 /// (spaces, `@`, `:` in the first segment) is a relative URI reference.
-fn uri_path(path: &str) -> String {
+pub(crate) fn uri_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {

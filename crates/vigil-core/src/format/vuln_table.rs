@@ -6,7 +6,7 @@
 //! a note, so nothing is hidden without a word. Plain text unless the caller asks for
 //! colour (only the severity cells are coloured, so the columns stay aligned).
 
-use super::advisory;
+use super::{advisory, text};
 use crate::{Severity, VulnMatch, VulnReport};
 use std::io::{self, Write};
 
@@ -72,25 +72,10 @@ pub fn write(report: &VulnReport, color: bool, out: &mut dyn Write) -> io::Resul
     if shown.is_empty() {
         writeln!(out, "\nNo vulnerabilities found.")?;
     } else {
-        let rows: Vec<(Severity, [String; 7])> =
+        let rows: Vec<(Severity, Vec<String>)> =
             shown.iter().map(|m| (m.severity, row(m))).collect();
-        let mut widths = HEADERS.map(str::len);
-        for (_, cells) in &rows {
-            for (w, cell) in widths.iter_mut().zip(cells) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
         writeln!(out)?;
-        write_row(out, &HEADERS.map(String::from), &widths, None)?;
-        let mut previous = None;
-        for (severity, cells) in &rows {
-            // A blank line between severity groups.
-            if previous.is_some_and(|p| p != *severity) {
-                writeln!(out)?;
-            }
-            previous = Some(*severity);
-            write_row(out, cells, &widths, color.then_some(*severity))?;
-        }
+        text::write_rows(out, &HEADERS, &rows, 2, color)?;
     }
 
     if !inv.complete {
@@ -116,16 +101,16 @@ fn total_line(shown: &[&VulnMatch]) -> String {
     format!("Total: {} ({})", shown.len(), parts.join(", "))
 }
 
-fn row(m: &VulnMatch) -> [String; 7] {
+fn row(m: &VulnMatch) -> Vec<String> {
     let title = if m.title.trim().is_empty() {
         advisory::url(&m.id, m.url.as_deref()).unwrap_or_default()
     } else {
-        truncate(
+        text::truncate(
             m.title.lines().next().unwrap_or_default().trim(),
             TITLE_WIDTH,
         )
     };
-    [
+    vec![
         m.package.name.clone(),
         m.id.clone(),
         m.severity.to_string(),
@@ -134,51 +119,6 @@ fn row(m: &VulnMatch) -> [String; 7] {
         m.fixed_versions.join(", "),
         title,
     ]
-}
-
-/// Cuts `s` to at most `max` characters, the last three being `...` when it was cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut cut: String = s.chars().take(max.saturating_sub(3)).collect();
-    cut.truncate(cut.trim_end().len());
-    cut.push_str("...");
-    cut
-}
-
-fn ansi(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "\x1b[1;31m",
-        Severity::High => "\x1b[31m",
-        Severity::Medium => "\x1b[33m",
-        Severity::Low => "\x1b[34m",
-        Severity::Informational | Severity::Unknown => "\x1b[2m",
-    }
-}
-
-fn write_row(
-    out: &mut dyn Write,
-    cells: &[String; 7],
-    widths: &[usize; 7],
-    color: Option<Severity>,
-) -> io::Result<()> {
-    let mut line = String::new();
-    for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-        match color {
-            Some(s) if i == 2 => {
-                line.push_str(ansi(s));
-                line.push_str(cell);
-                line.push_str("\x1b[0m");
-            }
-            _ => line.push_str(cell),
-        }
-        if i + 1 < cells.len() {
-            let pad = w.saturating_sub(cell.chars().count()) + 2;
-            line.extend(std::iter::repeat_n(' ', pad));
-        }
-    }
-    writeln!(out, "{}", line.trim_end())
 }
 
 #[cfg(test)]
@@ -261,13 +201,5 @@ mod tests {
         assert!(text.contains("Total: 0 (CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0)"));
         assert!(text.contains("No vulnerabilities found."));
         assert!(text.contains("INCOMPLETE"));
-    }
-
-    #[test]
-    fn truncation() {
-        assert_eq!(truncate("short", 10), "short");
-        assert_eq!(truncate("exactly 10", 10), "exactly 10");
-        assert_eq!(truncate("a longer title here", 10), "a longe...");
-        assert_eq!(truncate("ééééééééééé", 5), "éé...");
     }
 }

@@ -17,6 +17,7 @@ pub mod rbac;
 use crate::inventory::Inventory;
 use crate::workload::{Workload, workloads};
 use serde::Serialize;
+use std::collections::HashMap;
 use vigil_core::{Evidence, Finding, ResourceRef, Severity};
 
 /// What a check is, whatever resource it fires on.
@@ -52,6 +53,7 @@ impl CheckInfo {
             evidence,
             remediation: self.remediation.to_string(),
             controls: self.controls.iter().map(|c| c.to_string()).collect(),
+            location: None,
         }
     }
 }
@@ -102,8 +104,28 @@ pub fn run_all(inv: &Inventory) -> Vec<Finding> {
     for family in families() {
         family.run(&ctx, &mut out);
     }
+    if inv.cluster.name.is_empty() {
+        locate(inv, &mut out);
+    }
     sort_findings(&mut out);
     out
+}
+
+/// Sets each finding's `location` to the manifest file its resource was read from.
+fn locate(inv: &Inventory, findings: &mut [Finding]) {
+    let files: HashMap<(&str, &str, &str), String> = inv
+        .objects
+        .iter()
+        .map(|o| {
+            let key = (o.kind(), inv.namespace_of(o), o.name());
+            (key, o.origin.file.display().to_string())
+        })
+        .collect();
+    for f in findings {
+        let r = &f.resource;
+        let key = (r.kind.as_str(), r.namespace.as_str(), r.name.as_str());
+        f.location = files.get(&key).cloned();
+    }
 }
 
 /// Most severe first, then by check id, resource and first evidence path.

@@ -1,7 +1,6 @@
 //! The Pod Security Standards as scan findings: every workload judged at
-//! `restricted:latest`, which runs every Baseline control and every Restricted one (see
-//! [`crate::pss`]); each violated control is one finding, tagged `PSS:baseline` or
-//! `PSS:restricted`.
+//! `baseline:latest` and `restricted:latest` (see [`crate::pss`]); each violated control
+//! is one finding, tagged `PSS:baseline` or `PSS:restricted`.
 
 use super::{CheckInfo, Context, Family};
 use crate::pss::{self, Level, Version};
@@ -22,22 +21,33 @@ impl Family for PodSecurity {
     fn run(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         for w in &ctx.workloads {
             let resource = ctx.inv.resource_ref(w.object);
-            match pss::evaluate_object(
-                w.object,
-                Level::Restricted,
-                Version::Latest,
-                &ctx.inv.default_namespace,
-            ) {
-                Ok(Some(eval)) => {
-                    for mut f in eval.findings() {
-                        // Same object, but named with the cluster the inventory came from.
-                        f.id = Finding::stable_id(&f.check_id, &resource);
-                        f.resource = resource.clone();
-                        out.push(f);
+            // Baseline, then the Restricted-only controls: at `restricted` a Restricted
+            // check can stand in for a Baseline one (volume types for hostPath), and a
+            // hostPath must still be reported as the Baseline violation it is.
+            for level in [Level::Baseline, Level::Restricted] {
+                let eval = match pss::evaluate_object(
+                    w.object,
+                    level,
+                    Version::Latest,
+                    &ctx.inv.default_namespace,
+                ) {
+                    Ok(Some(eval)) => eval,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::warn!(object = %w.object.origin, "pod spec not checked: {e}");
+                        break;
                     }
+                };
+                for mut f in eval.findings() {
+                    let own_level = format!("PSS:{level}");
+                    if !f.controls.contains(&own_level) {
+                        continue;
+                    }
+                    // Same object, but named with the cluster the inventory came from.
+                    f.id = Finding::stable_id(&f.check_id, &resource);
+                    f.resource = resource.clone();
+                    out.push(f);
                 }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(object = %w.object.origin, "pod spec not checked: {e}"),
             }
         }
     }
@@ -75,6 +85,10 @@ spec: {template: {spec: {hostNetwork: true, containers: [{name: app, image: ngin
         );
         assert!(got.contains(&"PSS-baseline-host-namespaces Deployment shop/web".to_string()));
         assert!(got.contains(&"PSS-restricted-run-as-non-root Deployment shop/web".to_string()));
+        // Each control once, though Restricted runs the Baseline checks too.
+        let mut unique = got.clone();
+        unique.dedup();
+        assert_eq!(unique, got);
         assert!(got.iter().all(|f| !f.contains("ReplicaSet")), "{got:?}");
         let all = findings(&PodSecurity, yaml);
         let privileged = all
@@ -85,6 +99,27 @@ spec: {template: {spec: {hostNetwork: true, containers: [{name: app, image: ngin
         assert_eq!(
             privileged.evidence.first().unwrap().path,
             "spec.template.spec.containers[0].securityContext.privileged"
+        );
+    }
+
+    #[test]
+    fn host_path_is_a_baseline_finding_even_where_restricted_overrides_it() {
+        let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: x}
+spec:
+  volumes: [{name: h, hostPath: {path: /}}]
+  containers: [{name: c, image: x}]
+"#;
+        let got = fired(&PodSecurity, yaml);
+        assert!(
+            got.contains(&"PSS-baseline-host-path-volumes Pod x/p".to_string()),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"PSS-restricted-volume-types Pod x/p".to_string()),
+            "{got:?}"
         );
     }
 

@@ -1,6 +1,8 @@
 //! `vigil k8s`: Kubernetes posture.
 
+mod checks;
 mod pss;
+mod scan;
 
 use anyhow::Result;
 use std::process::ExitCode;
@@ -18,11 +20,18 @@ pub enum Command {
     /// Check manifests against a Pod Security Standards level, as pod-security-admission
     /// would: per object `allowed` or the controls it violates; exit 1 if any is not allowed.
     Pss(pss::PssArgs),
+    /// Run every posture check (Pod Security Standards, namespace labels, workload hygiene,
+    /// RBAC, exposure) and find attack paths, over manifests or a cluster snapshot.
+    Scan(scan::ScanArgs),
+    /// List the posture checks with their severity and the controls they map to.
+    Checks(checks::ChecksArgs),
 }
 
 /// Runs `vigil k8s`.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Pss(a) => pss::run(a),
+        Command::Scan(a) => scan::run(a),
+        Command::Checks(a) => checks::run(a),
     }
 }
