@@ -20,6 +20,7 @@
 
 pub mod attack;
 pub mod checks;
+pub mod diff;
 pub mod inventory;
 pub mod manifest;
 pub mod pss;

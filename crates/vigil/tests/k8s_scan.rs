@@ -333,3 +333,40 @@ fn checks_catalogue() {
             .all(|c| !c["controls"].as_array().unwrap().is_empty())
     );
 }
+
+#[test]
+fn diff_of_two_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = |privileged: bool| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"template": {"spec": {"containers": [
+                   {"name": "c", "image": "nginx:1.27", "securityContext": {"privileged": privileged}}]}}}})
+    };
+    let old_dir = dir.path().join("old");
+    let new_dir = dir.path().join("new");
+    std::fs::create_dir_all(&old_dir).unwrap();
+    std::fs::create_dir_all(&new_dir).unwrap();
+    let old = snapshot(&old_dir, json!([]), json!([web(false)]));
+    let new = snapshot(&new_dir, json!([]), json!([web(true)]));
+    let out = vigil(&["k8s", "diff", &old, &new, "--exit-code", "4"]);
+    assert_eq!(out.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Objects: 0 added, 0 removed, 1 changed. Findings: 1 new, 0 resolved."),
+        "{text}"
+    );
+    assert!(
+        text.contains("PSS-baseline-privileged  Deployment shop/web"),
+        "{text}"
+    );
+    assert!(text.contains("~ Deployment shop/web"), "{text}");
+
+    let out = vigil(&["k8s", "diff", &new, &old, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let d: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        d["resolved_findings"][0]["check_id"],
+        "PSS-baseline-privileged"
+    );
+}

@@ -1,6 +1,7 @@
 //! `vigil k8s`: Kubernetes posture.
 
 mod checks;
+mod diff;
 mod pss;
 mod scan;
 
@@ -25,6 +26,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// List the posture checks with their severity and the controls they map to.
     Checks(checks::ChecksArgs),
+    /// Show what changed between two snapshots: objects, new and resolved findings.
+    Diff(diff::DiffArgs),
 }
 
 /// Runs `vigil k8s`.
@@ -33,5 +36,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Pss(a) => pss::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Checks(a) => checks::run(a),
+        Command::Diff(a) => diff::run(a),
     }
 }
