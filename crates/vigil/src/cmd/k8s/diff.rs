@@ -2,7 +2,6 @@
 
 use crate::cmd::sbom::write_output;
 use anyhow::Result;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_kube::Inventory;
