@@ -20,7 +20,7 @@
 use crate::manifest::{Object, Origin};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use vigil_core::ResourceRef;
@@ -89,20 +89,166 @@ pub struct Gap {
     pub reason: String,
 }
 
-/// The snapshot document, as stored.
-#[derive(Debug, Serialize, Deserialize)]
+/// The snapshot document, as written.
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SnapshotDocument {
     api_version: String,
     kind: String,
+    cluster: ClusterInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    taken_at: Option<String>,
+    partial: Vec<Gap>,
+    items: Vec<Value>,
+}
+
+/// The snapshot document, as read.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotInput {
+    api_version: String,
+    kind: String,
     #[serde(default)]
     cluster: ClusterInfo,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     taken_at: Option<String>,
     #[serde(default)]
     partial: Vec<Gap>,
+    #[serde(default, deserialize_with = "lean_items")]
+    items: Vec<Item>,
+}
+
+/// One snapshot item as read: decoded, or kept as text because a workload controls it.
+#[derive(Debug)]
+enum Item {
+    Decoded(Value),
+    /// A pod-carrying object (Pod, ReplicaSet, Job) with a controller: checks judge it
+    /// through its owner, so unless the owner turns out to be missing it is never decoded.
+    /// Its text is a tenth of its decoded size, which keeps a 10,000-pod snapshot in
+    /// budget.
+    Controlled {
+        raw: Box<serde_json::value::RawValue>,
+        kind: String,
+        namespace: String,
+        owner_kind: String,
+        owner_name: String,
+        owner_uid: String,
+    },
+}
+
+/// What [`lean_items`] reads of an item before deciding whether to decode it.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(default, borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    metadata: PeekMeta<'a>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PeekMeta<'a> {
+    #[serde(default, borrow)]
+    namespace: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    owner_references: Vec<PeekOwner<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PeekOwner<'a> {
+    #[serde(default, borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    uid: std::borrow::Cow<'a, str>,
     #[serde(default)]
-    items: Vec<Value>,
+    controller: Option<bool>,
+}
+
+/// Reads `items` object by object, dropping what no check reads and what makes a
+/// 10,000-pod snapshot several times larger in memory: `status` (except Nodes', which
+/// says what runs there) and `metadata.managedFields`; controlled pod carriers stay text
+/// (see [`Item::Controlled`]).
+fn lean_items<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Error> {
+    struct Items;
+    impl<'de> serde::de::Visitor<'de> for Items {
+        type Value = Vec<Item>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of Kubernetes objects")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Item>, A::Error> {
+            use serde::de::Error;
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+            while let Some(raw) = seq.next_element::<Box<serde_json::value::RawValue>>()? {
+                let controlled = serde_json::from_str::<Peek<'_>>(raw.get())
+                    .ok()
+                    .filter(|p| crate::pss::spec::pod_template_path(&p.kind).is_some())
+                    .and_then(|p| {
+                        let owner = p
+                            .metadata
+                            .owner_references
+                            .iter()
+                            .find(|o| o.controller == Some(true))?;
+                        Some((
+                            p.kind.to_string(),
+                            p.metadata.namespace.to_string(),
+                            owner.kind.to_string(),
+                            owner.name.to_string(),
+                            owner.uid.to_string(),
+                        ))
+                    });
+                out.push(match controlled {
+                    Some((kind, namespace, owner_kind, owner_name, owner_uid)) => {
+                        Item::Controlled {
+                            raw,
+                            kind,
+                            namespace,
+                            owner_kind,
+                            owner_name,
+                            owner_uid,
+                        }
+                    }
+                    None => Item::Decoded(lean(
+                        serde_json::from_str(raw.get()).map_err(A::Error::custom)?,
+                    )),
+                });
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Items)
+}
+
+/// `v` without `status` (but for Nodes) and `metadata.managedFields`.
+fn lean(mut v: Value) -> Value {
+    if let Some(map) = v.as_object_mut() {
+        if map.get("kind").and_then(Value::as_str) != Some("Node") {
+            map.remove("status");
+        }
+        if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("managedFields");
+        }
+    }
+    v
+}
+
+/// The name and uid of an item.
+#[derive(Deserialize)]
+struct Identity<'a> {
+    #[serde(borrow)]
+    metadata: IdentityMeta<'a>,
+}
+
+#[derive(Deserialize)]
+struct IdentityMeta<'a> {
+    #[serde(default, borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    uid: std::borrow::Cow<'a, str>,
 }
 
 /// Why a snapshot could not be read or written.
@@ -139,6 +285,10 @@ pub struct Inventory {
     pub objects: Vec<Object>,
     /// Namespace given to namespaced objects that name none (manifests).
     pub default_namespace: String,
+    /// Objects of a snapshot left out of `objects` because a workload in the same
+    /// snapshot controls them (a Deployment's ReplicaSets and their pods): every check
+    /// judges them through their owner, and not decoding them keeps memory in bounds.
+    pub controlled: usize,
     /// Index of `objects` by kind.
     by_kind: HashMap<String, Vec<usize>>,
 }
@@ -156,6 +306,7 @@ impl Inventory {
             partial: Vec::new(),
             objects,
             default_namespace: "default".into(),
+            controlled: 0,
             by_kind,
         }
     }
@@ -224,16 +375,77 @@ impl Inventory {
                 MAX_SNAPSHOT_BYTES >> 20
             )));
         }
-        let doc: SnapshotDocument = serde_json::from_slice(&bytes)
+        let doc: SnapshotInput = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("not a Vigil cluster snapshot: {e}")))?;
+        drop(bytes);
         if doc.kind != SNAPSHOT_KIND || doc.api_version != SNAPSHOT_API_VERSION {
             return Err(invalid(format!(
                 "not a Vigil cluster snapshot (apiVersion {:?}, kind {:?}; expected {SNAPSHOT_API_VERSION} {SNAPSHOT_KIND})",
                 doc.api_version, doc.kind
             )));
         }
+        // Every object that can own pods, decoded or not, by uid and by kind/namespace/name.
+        let mut owner_uids: HashSet<String> = HashSet::new();
+        let mut owner_names: HashSet<(String, String, String)> = HashSet::new();
+        for item in &doc.items {
+            match item {
+                Item::Decoded(v) => {
+                    let meta = v.get("metadata");
+                    let field = |k: &str| {
+                        meta.and_then(|m| m.get(k))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    let kind = v.get("kind").and_then(Value::as_str).unwrap_or_default();
+                    owner_uids.insert(field("uid"));
+                    owner_names.insert((kind.to_string(), field("namespace"), field("name")));
+                }
+                Item::Controlled {
+                    raw,
+                    kind,
+                    namespace,
+                    ..
+                } => {
+                    // Only the names of controlled objects that are themselves owners
+                    // (ReplicaSets, Jobs) matter; read them from the text.
+                    if let Ok(id) = serde_json::from_str::<Identity<'_>>(raw.get()) {
+                        owner_uids.insert(id.metadata.uid.to_string());
+                        owner_names.insert((
+                            kind.clone(),
+                            namespace.clone(),
+                            id.metadata.name.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        owner_uids.remove("");
         let mut objects = Vec::with_capacity(doc.items.len());
-        for (i, value) in doc.items.into_iter().enumerate() {
+        let mut controlled = 0usize;
+        for (i, item) in doc.items.into_iter().enumerate() {
+            let value = match item {
+                Item::Decoded(v) => v,
+                Item::Controlled {
+                    raw,
+                    namespace,
+                    owner_kind,
+                    owner_name,
+                    owner_uid,
+                    ..
+                } => {
+                    if owner_uids.contains(&owner_uid)
+                        || owner_names.contains(&(owner_kind, namespace, owner_name))
+                    {
+                        controlled += 1;
+                        continue;
+                    }
+                    lean(
+                        serde_json::from_str(raw.get())
+                            .map_err(|e| invalid(format!("items[{i}]: {e}")))?,
+                    )
+                }
+            };
             if !value.is_object() || value.get("kind").and_then(Value::as_str).is_none() {
                 return Err(invalid(format!("items[{i}] is not a Kubernetes object")));
             }
@@ -250,6 +462,7 @@ impl Inventory {
         let mut inv = Inventory::new(doc.cluster, objects);
         inv.taken_at = doc.taken_at;
         inv.partial = doc.partial;
+        inv.controlled = controlled;
         Ok(inv)
     }
 
@@ -377,6 +590,48 @@ mod tests {
         let r = back.resource_ref(back.of_kind("Pod").next().unwrap());
         assert_eq!(r.cluster, "prod");
         assert_eq!(r.namespace, "x");
+    }
+
+    #[test]
+    fn controlled_objects_stay_undecoded_unless_their_owner_is_missing() {
+        let owner = |kind: &str, name: &str, uid: &str| json!([{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": uid, "controller": true}]);
+        let template = json!({"spec": {"containers": [{"name": "c", "image": "x"}]}});
+        let doc = json!({
+            "apiVersion": SNAPSHOT_API_VERSION, "kind": SNAPSHOT_KIND,
+            "items": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "a", "uid": "d1"},
+                 "spec": {"template": template}},
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                 "metadata": {"name": "web-1", "namespace": "a", "uid": "r1", "ownerReferences": owner("Deployment", "web", "d1")},
+                 "spec": {"template": template}},
+                // Owned by the ReplicaSet, itself controlled: judged through the Deployment.
+                {"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": "web-1-x", "namespace": "a", "ownerReferences": owner("ReplicaSet", "web-1", "r1")},
+                 "spec": template["spec"], "status": {"phase": "Running"}},
+                // Owned by an operator's resource the snapshot does not hold: kept.
+                {"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": "db-0", "namespace": "a", "ownerReferences": owner("PostgresCluster", "db", "p1")},
+                 "spec": template["spec"], "status": {"phase": "Running"}},
+                {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "managedFields": [{"manager": "kubelet"}]},
+                 "status": {"nodeInfo": {"kubeletVersion": "v1.31.2"}}},
+            ]
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snap.json");
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let inv = Inventory::read_snapshot(&path).unwrap();
+        let names: Vec<&str> = inv.objects.iter().map(Object::name).collect();
+        assert_eq!(names, ["web", "db-0", "n1"]);
+        assert_eq!(inv.controlled, 2);
+        let db = inv.of_kind("Pod").next().unwrap();
+        assert!(db.value.get("status").is_none(), "status is dropped");
+        assert_eq!(db.origin.item, Some(4));
+        let node = inv.of_kind("Node").next().unwrap();
+        assert!(
+            node.value.get("status").is_some(),
+            "a Node keeps its status"
+        );
+        assert!(node.value["metadata"].get("managedFields").is_none());
     }
 
     #[test]

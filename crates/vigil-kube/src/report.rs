@@ -20,7 +20,7 @@ pub fn scan(inv: &Inventory, source: &str, name: &str, images: &[VulnReport]) ->
             name: name.to_string(),
             server_version: inv.cluster.version.as_ref().map(|v| v.git_version.clone()),
             taken_at: inv.taken_at.clone(),
-            objects: inv.objects.len(),
+            objects: inv.objects.len() + inv.controlled,
         },
         partial: inv
             .partial

@@ -77,6 +77,15 @@ impl<'a> Workload<'a> {
             .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
     }
 
+    /// The pod template's label `key`.
+    pub fn label(&self, key: &str) -> Option<&'a str> {
+        self.template
+            .get("metadata")?
+            .get("labels")?
+            .get(key)?
+            .as_str()
+    }
+
     /// The service account the pods run as (`default` when unset).
     pub fn service_account(&self) -> &'a str {
         let spec = self.spec();

@@ -12,7 +12,7 @@ use crate::checks::hygiene::ImageRef;
 use crate::manifest::Object;
 use crate::workload::{Workload, str_at};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use vigil_core::{Evidence, Finding, ResourceRef, Severity};
 
 const EXTERNAL_SERVICE: CheckInfo = CheckInfo {
@@ -82,17 +82,11 @@ pub fn exposures<'a>(ctx: &Context<'a>) -> Vec<Exposed<'a>> {
         if selector.is_empty() {
             return Vec::new();
         }
-        let ns = inv.namespace_of(svc);
-        ctx.workloads
-            .iter()
-            .filter(|w| inv.namespace_of(w.object) == ns)
+        ctx.workloads_in(inv.namespace_of(svc))
             .filter(|w| {
-                let labels: Vec<(&str, &str)> = w.labels().collect();
-                selector.iter().all(|(k, v)| {
-                    labels
-                        .iter()
-                        .any(|(lk, lv)| lk == k && Some(*lv) == v.as_str())
-                })
+                selector
+                    .iter()
+                    .all(|(k, v)| w.label(k).is_some() && w.label(k) == v.as_str())
             })
             .copied()
             .collect()
@@ -111,13 +105,14 @@ pub fn exposures<'a>(ctx: &Context<'a>) -> Vec<Exposed<'a>> {
             });
         }
     }
+    let services: HashMap<(&str, &str), &Object> = inv
+        .of_kind("Service")
+        .map(|s| ((inv.namespace_of(s), s.name()), s))
+        .collect();
     for ingress in inv.of_kind("Ingress") {
         let ns = inv.namespace_of(ingress);
         for (service, at) in ingress_backends(ingress) {
-            let Some(svc) = inv
-                .of_kind("Service")
-                .find(|s| s.name() == service && inv.namespace_of(s) == ns)
-            else {
+            let Some(svc) = services.get(&(ns, service.as_str())).copied() else {
                 continue;
             };
             for w in selected(svc) {
@@ -370,17 +365,21 @@ impl Family for Exposure {
     fn run(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         let inv = ctx.inv;
         let exposed = exposures(ctx);
+        let mut targets_of: HashMap<&ResourceRef, Vec<String>> = HashMap::new();
+        for e in &exposed {
+            targets_of.entry(&e.via).or_default().push(format!(
+                "{} {}",
+                e.workload.object.kind(),
+                e.workload.object.name()
+            ));
+        }
         for svc in inv.of_kind("Service") {
             let kind = str_at(&svc.value, &["spec", "type"]);
             if !matches!(kind, "LoadBalancer" | "NodePort") {
                 continue;
             }
             let resource = inv.resource_ref(svc);
-            let targets: Vec<String> = exposed
-                .iter()
-                .filter(|e| e.via == resource)
-                .map(|e| format!("{} {}", e.workload.object.kind(), e.workload.object.name()))
-                .collect();
+            let targets = targets_of.get(&resource).cloned().unwrap_or_default();
             let mut evidence = vec![ev("spec.type", kind)];
             let ranges = svc
                 .value

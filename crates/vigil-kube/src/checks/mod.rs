@@ -17,6 +17,7 @@ pub mod rbac;
 use crate::inventory::Inventory;
 use crate::workload::{Workload, workloads};
 use serde::Serialize;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use vigil_core::{Evidence, Finding, ResourceRef, Severity};
 
@@ -64,15 +65,71 @@ pub struct Context<'a> {
     pub inv: &'a Inventory,
     /// Its top-level workloads (see [`crate::workload`]).
     pub workloads: Vec<Workload<'a>>,
+    /// Indexes into `workloads` by namespace, for the joins that stay in one namespace
+    /// (Service selectors), which would otherwise be quadratic.
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// Each workload's Pod Security evaluation at baseline and restricted (latest),
+    /// computed once for the families that need it.
+    pss: OnceCell<Vec<Option<PssResult>>>,
 }
+
+/// A workload's Pod Security evaluations: `[baseline, restricted]` at `latest`.
+pub type PssResult = [crate::pss::Evaluation; 2];
 
 impl<'a> Context<'a> {
     /// The context of `inv`.
     pub fn new(inv: &'a Inventory) -> Context<'a> {
+        let workloads = workloads(inv);
+        let mut by_namespace: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, w) in workloads.iter().enumerate() {
+            by_namespace
+                .entry(inv.namespace_of(w.object))
+                .or_default()
+                .push(i);
+        }
         Context {
             inv,
-            workloads: workloads(inv),
+            workloads,
+            by_namespace,
+            pss: OnceCell::new(),
         }
+    }
+
+    /// The Pod Security evaluations of `workloads[i]`; `None` when its pod spec could not
+    /// be decoded (logged once).
+    pub fn pss(&self, i: usize) -> Option<&PssResult> {
+        let all = self.pss.get_or_init(|| {
+            self.workloads
+                .iter()
+                .map(|w| {
+                    let levels = [crate::pss::Level::Baseline, crate::pss::Level::Restricted];
+                    match crate::pss::evaluate_object_levels(
+                        w.object,
+                        &levels,
+                        crate::pss::Version::Latest,
+                        &self.inv.default_namespace,
+                    ) {
+                        Ok(Some(v)) => <PssResult>::try_from(v).ok(),
+                        Ok(None) => None,
+                        Err(e) => {
+                            tracing::warn!(object = %w.object.origin, "pod spec not checked: {e}");
+                            None
+                        }
+                    }
+                })
+                .collect()
+        });
+        all.get(i)?.as_ref()
+    }
+
+    /// The workloads in `namespace`.
+    pub fn workloads_in(&self, namespace: &str) -> impl Iterator<Item = &Workload<'a>> {
+        self.by_namespace
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&i| self.workloads.get(i))
     }
 }
 

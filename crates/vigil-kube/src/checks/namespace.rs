@@ -9,7 +9,6 @@
 //! `kube-node-lease`) are left out, as pod-security-admission's own exemptions usually are.
 
 use super::{CheckInfo, Context, Family, ev};
-use crate::pss::{self, Level, Version};
 use crate::workload::Workload;
 use std::collections::BTreeMap;
 use vigil_core::{Finding, Severity};
@@ -70,16 +69,11 @@ impl Meets {
     }
 }
 
-fn meets(ctx: &Context<'_>, w: &Workload<'_>) -> Option<Meets> {
-    let allowed = |level| {
-        pss::evaluate_object(w.object, level, Version::Latest, &ctx.inv.default_namespace)
-            .ok()
-            .flatten()
-            .map(|e| e.allowed())
-    };
-    Some(if allowed(Level::Restricted)? {
+fn meets(ctx: &Context<'_>, i: usize) -> Option<Meets> {
+    let [baseline, restricted] = ctx.pss(i)?;
+    Some(if restricted.allowed() {
         Meets::Restricted
-    } else if allowed(Level::Baseline)? {
+    } else if baseline.allowed() {
         Meets::Baseline
     } else {
         Meets::Privileged
@@ -98,8 +92,8 @@ impl Family for Namespaces {
     fn run(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
         // Per namespace: the strictest level all workloads meet, and each workload's.
         let mut by_ns: BTreeMap<&str, Vec<(&Workload<'_>, Meets)>> = BTreeMap::new();
-        for w in &ctx.workloads {
-            if let Some(m) = meets(ctx, w) {
+        for (i, w) in ctx.workloads.iter().enumerate() {
+            if let Some(m) = meets(ctx, i) {
                 by_ns
                     .entry(ctx.inv.namespace_of(w.object))
                     .or_default()

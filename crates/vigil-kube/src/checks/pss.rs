@@ -3,7 +3,7 @@
 //! is one finding, tagged `PSS:baseline` or `PSS:restricted`.
 
 use super::{CheckInfo, Context, Family};
-use crate::pss::{self, Level, Version};
+use crate::pss;
 use vigil_core::Finding;
 
 /// The Pod Security Standards family.
@@ -19,27 +19,15 @@ impl Family for PodSecurity {
     }
 
     fn run(&self, ctx: &Context<'_>, out: &mut Vec<Finding>) {
-        for w in &ctx.workloads {
+        for (i, w) in ctx.workloads.iter().enumerate() {
+            let Some(evals) = ctx.pss(i) else { continue };
             let resource = ctx.inv.resource_ref(w.object);
             // Baseline, then the Restricted-only controls: at `restricted` a Restricted
             // check can stand in for a Baseline one (volume types for hostPath), and a
             // hostPath must still be reported as the Baseline violation it is.
-            for level in [Level::Baseline, Level::Restricted] {
-                let eval = match pss::evaluate_object(
-                    w.object,
-                    level,
-                    Version::Latest,
-                    &ctx.inv.default_namespace,
-                ) {
-                    Ok(Some(eval)) => eval,
-                    Ok(None) => continue,
-                    Err(e) => {
-                        tracing::warn!(object = %w.object.origin, "pod spec not checked: {e}");
-                        break;
-                    }
-                };
+            for eval in evals {
+                let own_level = format!("PSS:{}", eval.level);
                 for mut f in eval.findings() {
-                    let own_level = format!("PSS:{level}");
                     if !f.controls.contains(&own_level) {
                         continue;
                     }

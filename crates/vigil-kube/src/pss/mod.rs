@@ -37,8 +37,7 @@ mod restricted;
 pub mod spec;
 
 use crate::manifest::Object;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use spec::{ObjectMeta, PodSpec};
 use std::fmt;
 use std::str::FromStr;
@@ -339,6 +338,19 @@ pub fn evaluate_object(
     version: Version,
     default_namespace: &str,
 ) -> Result<Option<Evaluation>, String> {
+    Ok(
+        evaluate_object_levels(object, &[level], version, default_namespace)?
+            .and_then(|mut v| v.pop()),
+    )
+}
+
+/// [`evaluate_object`] at several levels, decoding the pod once.
+pub fn evaluate_object_levels(
+    object: &Object,
+    levels: &[Level],
+    version: Version,
+    default_namespace: &str,
+) -> Result<Option<Vec<Evaluation>>, String> {
     let kind = object.kind();
     let Some(template_path) = spec::pod_template_path(kind) else {
         return Ok(None);
@@ -355,17 +367,15 @@ pub fn evaluate_object(
     } else {
         format!("{}.", template_path.join("."))
     };
-    let decode = |field: &str| -> Result<Option<Value>, String> {
-        Ok(node.get(field).filter(|v| !v.is_null()).cloned())
-    };
-    let meta: ObjectMeta = match decode("metadata")? {
+    let field = |name: &str| node.get(name).filter(|v| !v.is_null());
+    let meta: ObjectMeta = match field("metadata") {
         Some(v) => {
-            serde_json::from_value(v).map_err(|e| format!("{kind}: {prefix}metadata: {e}"))?
+            ObjectMeta::deserialize(v).map_err(|e| format!("{kind}: {prefix}metadata: {e}"))?
         }
         None => ObjectMeta::default(),
     };
-    let pod_spec: PodSpec = match decode("spec")? {
-        Some(v) => serde_json::from_value(v).map_err(|e| format!("{kind}: {prefix}spec: {e}"))?,
+    let pod_spec: PodSpec = match field("spec") {
+        Some(v) => PodSpec::deserialize(v).map_err(|e| format!("{kind}: {prefix}spec: {e}"))?,
         None => return Err(format!("{kind} has no {prefix}spec")),
     };
     let pod = Pod {
@@ -378,19 +388,25 @@ pub fn evaluate_object(
         "" => default_namespace,
         ns => ns,
     };
-    Ok(Some(Evaluation {
-        resource: ResourceRef {
-            cluster: String::new(),
-            api_version: object.api_version().to_string(),
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: object.name().to_string(),
-            uid: object.uid().to_string(),
-        },
-        violations: evaluate_pod(level, version, &pod),
-        level,
-        version,
-    }))
+    let resource = ResourceRef {
+        cluster: String::new(),
+        api_version: object.api_version().to_string(),
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: object.name().to_string(),
+        uid: object.uid().to_string(),
+    };
+    Ok(Some(
+        levels
+            .iter()
+            .map(|&level| Evaluation {
+                resource: resource.clone(),
+                violations: evaluate_pod(level, version, &pod),
+                level,
+                version,
+            })
+            .collect(),
+    ))
 }
 
 // Helpers shared by the check files, named after upstream's.

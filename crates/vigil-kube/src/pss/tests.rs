@@ -3,6 +3,7 @@
 //! Pod Security Standards page's restricted fields and allowed values).
 
 use super::*;
+use serde_json::Value;
 use serde_json::json;
 use vigil_core::Severity;
 
