@@ -78,7 +78,7 @@ pub async fn snapshot(conn: &Connection, opts: &SnapshotOptions) -> Result<Inven
         if let Listed::Gap(gap) =
             list::list(&conn.client, server, resource, &opts, &mut values).await?
         {
-            tracing::warn!(resource = %gap.resource, reason = %gap.reason, "not read");
+            tracing::debug!(resource = %gap.resource, reason = %gap.reason, "not read");
             gaps.push(gap);
         }
     }

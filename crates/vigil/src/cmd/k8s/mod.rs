@@ -1,6 +1,9 @@
 //! `vigil k8s`: Kubernetes posture.
 
+mod connect;
+pub mod live;
 mod pss;
+mod snapshot;
 
 use anyhow::Result;
 use std::process::ExitCode;
@@ -18,11 +21,23 @@ pub enum Command {
     /// Check manifests against a Pod Security Standards level, as pod-security-admission
     /// would: per object `allowed` or the controls it violates; exit 1 if any is not allowed.
     Pss(pss::PssArgs),
+    /// Read a live cluster (kubeconfig or in-cluster) into a snapshot file; Secrets are
+    /// read as metadata only.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Print the least-privilege ClusterRole and ClusterRoleBinding Vigil needs to read a
+    /// cluster.
+    Rbac(connect::RbacArgs),
+    /// Create Vigil's namespace, service account and read-only access in a cluster
+    /// (prints them; `--apply` creates them).
+    Connect(connect::ConnectArgs),
 }
 
 /// Runs `vigil k8s`.
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Pss(a) => pss::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
+        Command::Rbac(a) => connect::run_rbac(a),
+        Command::Connect(a) => connect::run_connect(a),
     }
 }
