@@ -4,6 +4,8 @@
 //! - [`manifest`] reads objects from files and folders (multi-document YAML, JSON,
 //!   `kubectl get -o json` lists, `helm template` output), with size, count and depth
 //!   limits, into [`manifest::Object`]s;
+//! - [`live`] reads a running cluster through its API (paginated lists, metadata-only
+//!   Secrets, gaps for missing permissions) into an inventory;
 //! - [`inventory`] holds what a source read (manifests, a snapshot file, a live cluster)
 //!   and reads and writes snapshot files;
 //! - [`checks`] runs every check family over an inventory ([`checks::run_all`]), with
@@ -22,6 +24,7 @@ pub mod attack;
 pub mod checks;
 pub mod diff;
 pub mod inventory;
+pub mod live;
 pub mod manifest;
 pub mod pss;
 pub mod rbac;

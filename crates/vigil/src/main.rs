@@ -37,7 +37,7 @@ enum Command {
     Image(Box<cmd::image::Args>),
     /// Manage the vulnerability database and compare versions.
     Db(cmd::db::Args),
-    /// Kubernetes posture: Pod Security Standards on manifests.
+    /// Kubernetes posture: scan a cluster, a snapshot or manifests; snapshots, RBAC set-up.
     K8s(cmd::k8s::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),

@@ -1,9 +1,12 @@
 //! `vigil k8s`: Kubernetes posture.
 
 mod checks;
+mod connect;
 mod diff;
+pub mod live;
 mod pss;
 mod scan;
+mod snapshot;
 
 use anyhow::Result;
 use std::process::ExitCode;
@@ -28,6 +31,15 @@ pub enum Command {
     Checks(checks::ChecksArgs),
     /// Show what changed between two snapshots: objects, new and resolved findings.
     Diff(diff::DiffArgs),
+    /// Read a live cluster (kubeconfig or in-cluster) into a snapshot file; Secrets are
+    /// read as metadata only.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Print the least-privilege ClusterRole and ClusterRoleBinding Vigil needs to read a
+    /// cluster.
+    Rbac(connect::RbacArgs),
+    /// Create Vigil's namespace, service account and read-only access in a cluster
+    /// (prints them; `--apply` creates them).
+    Connect(connect::ConnectArgs),
 }
 
 /// Runs `vigil k8s`.
@@ -37,5 +49,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Scan(a) => scan::run(a),
         Command::Checks(a) => checks::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Snapshot(a) => snapshot::run(a),
+        Command::Rbac(a) => connect::run_rbac(a),
+        Command::Connect(a) => connect::run_connect(a),
     }
 }

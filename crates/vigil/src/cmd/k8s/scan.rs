@@ -1,5 +1,5 @@
-//! `vigil k8s scan`: every posture check and the attack paths, over manifests or a
-//! snapshot file.
+//! `vigil k8s scan`: every posture check and the attack paths, over a live cluster, a
+//! snapshot file or manifests.
 
 use crate::cmd::sbom::write_output;
 use anyhow::{Context, Result, bail};
@@ -13,6 +13,7 @@ use vigil_kube::Inventory;
 /// `vigil k8s scan` arguments.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Sources (one of):
+  (default)            the live cluster of --kubeconfig/--context (read-only; see `vigil k8s rbac`)
   -f PATH              manifests: files, folders, `-` (kubectl get -o json, helm template)
   --snapshot FILE      a snapshot written by `vigil k8s snapshot`
 
@@ -22,6 +23,7 @@ lists them. Attack paths join exposure, image vulnerabilities (--images) and wha
 workload can reach.
 
 Examples:
+  vigil k8s scan --context prod --severity CRITICAL,HIGH
   vigil k8s scan -f deploy/
   helm template ./chart | vigil k8s scan -f - --severity CRITICAL,HIGH --exit-code 1
   vigil k8s scan --snapshot prod.json --images api.json --format sarif -o prod.sarif")]
@@ -56,6 +58,8 @@ pub struct ScanArgs {
     /// Exit with this code when findings remain after filtering (default 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub exit_code: u8,
+    #[command(flatten)]
+    pub cluster: super::live::ClusterArgs,
 }
 
 /// Runs `vigil k8s scan`.
@@ -90,7 +94,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             name,
         )
     } else {
-        bail!("nothing to scan: give manifests with -f PATH or a snapshot with --snapshot FILE");
+        let inv = super::live::read_cluster(&args.cluster)?;
+        let name = if inv.cluster.name.is_empty() {
+            inv.cluster.server.clone()
+        } else {
+            inv.cluster.name.clone()
+        };
+        (inv, "cluster", name)
     };
     let mut report = vigil_kube::report::scan(&inv, source, &name, &images);
     if !args.severity.is_empty() {
