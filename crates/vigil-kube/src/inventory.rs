@@ -360,15 +360,20 @@ impl Inventory {
             path: path.to_path_buf(),
             source,
         };
-        let invalid = |message: String| SnapshotError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
         let file = std::fs::File::open(path).map_err(io)?;
         let mut bytes = Vec::new();
         file.take(MAX_SNAPSHOT_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
+        Inventory::parse_snapshot(bytes, path)
+    }
+
+    /// Parses snapshot `bytes` as if read from `path` (which errors and origins name).
+    pub fn parse_snapshot(bytes: Vec<u8>, path: &Path) -> Result<Inventory, SnapshotError> {
+        let invalid = |message: String| SnapshotError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
         if bytes.len() as u64 > MAX_SNAPSHOT_BYTES {
             return Err(invalid(format!(
                 "larger than {} MiB",
