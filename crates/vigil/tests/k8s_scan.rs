@@ -287,9 +287,21 @@ fn snapshot_scan_names_the_cluster_and_says_when_partial() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let out = vigil(&["k8s", "scan"]);
+    // No source: the live cluster, and none is configured here.
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["k8s", "scan"])
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to scan"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config)"),
+        "{err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
