@@ -1,0 +1,18 @@
+//! Detection rules, shared by control-plane (audit log) and runtime detection.
+//!
+//! Rules are data, in Falco's rules format, so users bring the rules they already have.
+//! This crate grows in the order the pipeline runs: [`condition`] parses the condition
+//! language into a syntax tree with positions and expands macros and lists; the rules-file
+//! loader, the typed compiler and the evaluator build on it.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod condition;
