@@ -1,9 +1,10 @@
 //! Detection rules, shared by control-plane (audit log) and runtime detection.
 //!
 //! Rules are data, in Falco's rules format, so users bring the rules they already have.
-//! This crate grows in the order the pipeline runs: [`condition`] parses the condition
-//! language into a syntax tree with positions and expands macros and lists; the rules-file
-//! loader, the typed compiler and the evaluator build on it.
+//! This crate grows in the order the pipeline runs: [`rules`] loads Falco-format rules
+//! files (lists, macros, rules, appends and overrides, exceptions); [`condition`] parses
+//! the condition language into a syntax tree with positions and expands macros and lists.
+//! The typed compiler, the field tables and the evaluator build on these.
 
 #![cfg_attr(
     not(test),
@@ -16,3 +17,4 @@
 )]
 
 pub mod condition;
+pub mod rules;
