@@ -4,7 +4,9 @@
 //! This crate grows in the order the pipeline runs: [`rules`] loads Falco-format rules
 //! files (lists, macros, rules, appends and overrides, exceptions); [`condition`] parses
 //! the condition language into a syntax tree with positions and expands macros and lists.
-//! The typed compiler, the field tables and the evaluator build on these.
+//! [`eval`] compiles an expanded condition against an event source's field table (types
+//! checked at compile time) and evaluates it on events. The audit field table and event
+//! sources build on these.
 
 #![cfg_attr(
     not(test),
@@ -17,4 +19,5 @@
 )]
 
 pub mod condition;
+pub mod eval;
 pub mod rules;
