@@ -5,8 +5,9 @@
 //! files (lists, macros, rules, appends and overrides, exceptions); [`condition`] parses
 //! the condition language into a syntax tree with positions and expands macros and lists.
 //! [`eval`] compiles an expanded condition against an event source's field table (types
-//! checked at compile time) and evaluates it on events. The audit field table and event
-//! sources build on these.
+//! checked at compile time) and evaluates it on events; [`audit`] is the `ka.*` field table
+//! over Kubernetes audit events. Event sources, built-in detections and alerts build on
+//! these.
 
 #![cfg_attr(
     not(test),
@@ -18,6 +19,7 @@
     )
 )]
 
+pub mod audit;
 pub mod condition;
 pub mod eval;
 pub mod rules;
