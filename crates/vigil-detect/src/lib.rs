@@ -6,8 +6,9 @@
 //! the condition language into a syntax tree with positions and expands macros and lists.
 //! [`eval`] compiles an expanded condition against an event source's field table (types
 //! checked at compile time) and evaluates it on events; [`audit`] is the `ka.*` field table
-//! over Kubernetes audit events. Event sources, built-in detections and alerts build on
-//! these.
+//! over Kubernetes audit events, and [`audit_log`] streams them out of log files (JSON
+//! lines, EventLists, gzip, AKS diagnostic records). Built-in detections, the other cloud
+//! formats and alerts build on these.
 
 #![cfg_attr(
     not(test),
@@ -20,6 +21,7 @@
 )]
 
 pub mod audit;
+pub mod audit_log;
 pub mod condition;
 pub mod eval;
 pub mod rules;
