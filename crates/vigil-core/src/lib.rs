@@ -4,6 +4,7 @@
 //! alone and the server can store what any of them produce. Nothing here does I/O apart
 //! from the output writers in [`format`], which write to any `std::io::Write`.
 
+pub mod alert;
 pub mod finding;
 pub mod format;
 pub mod inventory;
@@ -12,6 +13,7 @@ pub mod posture;
 pub mod severity;
 pub mod vuln;
 
+pub use alert::{Alert, AuditDetails};
 pub use finding::{Evidence, Finding, ResourceRef};
 pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
 pub use package::{Ecosystem, Location, Package, SourcePackage};

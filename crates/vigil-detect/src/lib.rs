@@ -7,8 +7,9 @@
 //! [`eval`] compiles an expanded condition against an event source's field table (types
 //! checked at compile time) and evaluates it on events; [`audit`] is the `ka.*` field table
 //! over Kubernetes audit events, and [`audit_log`] streams them out of log files (JSON
-//! lines, EventLists, gzip, AKS diagnostic records). Built-in detections, the other cloud
-//! formats and alerts build on these.
+//! lines, EventLists, gzip, AKS diagnostic records); [`engine`] compiles a rule set for an
+//! event source and turns matches into [`vigil_core::Alert`]s. Built-in detections, the
+//! other cloud formats and the CLI build on these.
 
 #![cfg_attr(
     not(test),
@@ -23,5 +24,6 @@
 pub mod audit;
 pub mod audit_log;
 pub mod condition;
+pub mod engine;
 pub mod eval;
 pub mod rules;

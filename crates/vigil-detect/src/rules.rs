@@ -121,6 +121,11 @@ pub struct Rule {
     pub source: String,
     /// Exceptions.
     pub exceptions: Vec<Exception>,
+    /// Vigil's stable id for the rule (`id:`, an addition to Falco's format); empty for
+    /// rules that have none, which are known by name.
+    pub id: String,
+    /// How to respond (`remediation:`, an addition to Falco's format).
+    pub remediation: String,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +162,8 @@ struct RawItem {
     append: Option<bool>,
     #[serde(rename = "override")]
     override_: Option<HashMap<String, String>>,
+    id: Option<String>,
+    remediation: Option<String>,
     required_engine_version: Option<ignored::Any>,
     required_plugin_versions: Option<ignored::Any>,
 }
@@ -451,6 +458,8 @@ impl RuleSet {
             enabled: raw.enabled.unwrap_or(true),
             source: raw.source.clone().unwrap_or_else(|| "syscall".into()),
             exceptions,
+            id: raw.id.clone().unwrap_or_default(),
+            remediation: raw.remediation.clone().unwrap_or_default(),
         };
         match existing {
             // A rule defined again replaces the earlier one, as in Falco.

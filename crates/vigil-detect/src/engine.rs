@@ -1,0 +1,364 @@
+//! The engine: rules compiled once, events judged one at a time, alerts out.
+//!
+//! [`Engine::audit`] compiles every enabled `k8s_audit` rule of a [`RuleSet`] against the
+//! audit field table — conditions and the `%field` placeholders of outputs alike, so a
+//! typo in a rules file fails at load — and [`Engine::evaluate`] turns each matching rule
+//! into an [`Alert`] carrying the event as evidence.
+
+use crate::audit::{AuditEvent, AuditFields};
+use crate::eval::{self, Event, Field, FieldTable, Predicate, Scalar};
+use crate::rules::{Priority, RuleSet, RulesError};
+use serde_json::Value;
+use std::ops::ControlFlow;
+use vigil_core::{Alert, AuditDetails, Severity};
+
+/// A piece of a rule's output.
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    Field(Field),
+}
+
+/// A rule ready to run.
+#[derive(Debug)]
+struct Compiled {
+    id: String,
+    name: String,
+    severity: Severity,
+    tags: Vec<String>,
+    tactic: Option<String>,
+    technique: Option<String>,
+    predicate: Predicate,
+    output: Vec<Part>,
+}
+
+/// Compiled rules for one event source.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<Compiled>,
+}
+
+/// The severity of a Falco priority.
+pub fn severity(p: Priority) -> Severity {
+    match p {
+        Priority::Emergency | Priority::Alert | Priority::Critical => Severity::Critical,
+        Priority::Error => Severity::High,
+        Priority::Warning => Severity::Medium,
+        Priority::Notice => Severity::Low,
+        Priority::Informational | Priority::Debug => Severity::Informational,
+    }
+}
+
+/// MITRE ATT&CK tactic and technique from Falco-style tags: `mitre_privilege_escalation`
+/// → `Privilege Escalation`; `T1611` or `T1552.007` → the technique.
+fn mitre(tags: &[String]) -> (Option<String>, Option<String>) {
+    let tactic = tags.iter().find_map(|t| t.strip_prefix("mitre_")).map(|t| {
+        t.split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let technique = tags
+        .iter()
+        .find(|t| {
+            let rest = t.strip_prefix('T').unwrap_or_default();
+            let (main, sub) = rest.split_once('.').unwrap_or((rest, "000"));
+            main.len() == 4
+                && main.chars().all(|c| c.is_ascii_digit())
+                && sub.len() == 3
+                && sub.chars().all(|c| c.is_ascii_digit())
+        })
+        .cloned();
+    (tactic, technique)
+}
+
+/// Splits an output at its `%field` / `%field[arg]` placeholders, resolving each.
+fn compile_output(text: &str, table: &dyn FieldTable) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('%') {
+        let (before, after) = rest.split_at(i);
+        let after = after.get(1..).unwrap_or_default();
+        let mut end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+            .unwrap_or(after.len());
+        let name = after.get(..end).unwrap_or_default();
+        if name.is_empty() {
+            parts.push(Part::Text(format!("{before}%")));
+            rest = after;
+            continue;
+        }
+        let mut arg = None;
+        if after.get(end..).is_some_and(|s| s.starts_with('['))
+            && let Some(close) = after.get(end..).and_then(|s| s.find(']'))
+        {
+            arg = after.get(end + 1..end + close);
+            end += close + 1;
+        }
+        parts.push(Part::Text(before.to_string()));
+        parts.push(Part::Field(
+            table
+                .resolve(name, arg)
+                .map_err(|e| format!("output: {e}"))?,
+        ));
+        rest = after.get(end..).unwrap_or_default();
+    }
+    parts.push(Part::Text(rest.to_string()));
+    Ok(parts)
+}
+
+fn render(parts: &[Part], event: &dyn Event) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            Part::Text(t) => out.push_str(t),
+            Part::Field(f) => {
+                let mut values = Vec::new();
+                event.values(f, &mut |v| {
+                    values.push(match v {
+                        Scalar::Str(s) => s.to_string(),
+                        Scalar::Int(n) => n.to_string(),
+                        Scalar::Bool(b) => b.to_string(),
+                    });
+                    ControlFlow::Continue(())
+                });
+                if values.is_empty() {
+                    out.push_str("<NA>");
+                } else {
+                    out.push_str(&values.join(","));
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Engine {
+    /// Compiles the enabled `k8s_audit` rules of `set`.
+    pub fn audit(set: &RuleSet) -> Result<Engine, RulesError> {
+        let mut rules = Vec::new();
+        for (rule, expr) in set.conditions()? {
+            if rule.source != "k8s_audit" {
+                continue;
+            }
+            let fail = |message: String| RulesError {
+                place: rule.condition_place.clone(),
+                message: format!("rule {}: {message}", rule.name),
+            };
+            let predicate = eval::compile(&expr, &AuditFields).map_err(|e| fail(e.message))?;
+            let output = compile_output(&rule.output, &AuditFields).map_err(fail)?;
+            let (tactic, technique) = mitre(&rule.tags);
+            rules.push(Compiled {
+                id: if rule.id.is_empty() {
+                    rule.name.clone()
+                } else {
+                    rule.id.clone()
+                },
+                name: rule.name.clone(),
+                severity: severity(rule.priority),
+                tags: rule.tags.clone(),
+                tactic,
+                technique,
+                predicate,
+                output,
+            });
+        }
+        Ok(Engine { rules })
+    }
+
+    /// How many rules are loaded.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when no rule is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Judges one audit event, appending an alert per matching rule.
+    pub fn evaluate(&self, event: &AuditEvent, out: &mut Vec<Alert>) {
+        let mut details: Option<AuditDetails> = None;
+        for rule in &self.rules {
+            if !rule.predicate.matches(event) {
+                continue;
+            }
+            let d = details
+                .get_or_insert_with(|| audit_details(&event.value))
+                .clone();
+            let namespace = str_at(&event.value, &["objectRef", "namespace"]).to_string();
+            out.push(Alert {
+                dedup_key: Alert::dedup_key_of(&rule.id, &[&d.user, &d.verb, &d.object]),
+                rule_id: rule.id.clone(),
+                rule: rule.name.clone(),
+                severity: rule.severity,
+                mitre_tactic: rule.tactic.clone(),
+                mitre_technique: rule.technique.clone(),
+                time: ["stageTimestamp", "requestReceivedTimestamp"]
+                    .iter()
+                    .find_map(|k| event.value.get(*k).and_then(Value::as_str))
+                    .map(String::from),
+                cluster: String::new(),
+                namespace,
+                output: render(&rule.output, event),
+                tags: rule.tags.clone(),
+                audit: Some(d),
+                evidence: vec![event.value.clone()],
+            });
+        }
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut node = v;
+    for k in path {
+        match node.get(k) {
+            Some(n) => node = n,
+            None => return "",
+        }
+    }
+    node.as_str().unwrap_or_default()
+}
+
+fn strings(v: &Value, path: &[&str]) -> Vec<String> {
+    let mut node = v;
+    for k in path {
+        match node.get(k) {
+            Some(n) => node = n,
+            None => return Vec::new(),
+        }
+    }
+    node.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+fn audit_details(e: &Value) -> AuditDetails {
+    let resource = str_at(e, &["objectRef", "resource"]);
+    let sub = str_at(e, &["objectRef", "subresource"]);
+    let ns = str_at(e, &["objectRef", "namespace"]);
+    let name = str_at(e, &["objectRef", "name"]);
+    let mut object = resource.to_string();
+    if !sub.is_empty() {
+        object.push('/');
+        object.push_str(sub);
+    }
+    if !name.is_empty() {
+        object.push(' ');
+        if !ns.is_empty() {
+            object.push_str(ns);
+            object.push('/');
+        }
+        object.push_str(name);
+    }
+    AuditDetails {
+        user: str_at(e, &["user", "username"]).to_string(),
+        groups: strings(e, &["user", "groups"]),
+        verb: str_at(e, &["verb"]).to_string(),
+        uri: str_at(e, &["requestURI"]).to_string(),
+        source_ips: strings(e, &["sourceIPs"]),
+        user_agent: str_at(e, &["userAgent"]).to_string(),
+        object,
+        response_code: e
+            .get("responseStatus")
+            .and_then(|r| r.get("code"))
+            .and_then(Value::as_i64),
+        audit_id: str_at(e, &["auditID"]).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const RULES: &str = r#"
+- rule: Exec into pod
+  id: K8S-AUDIT-test-exec
+  desc: exec
+  condition: ka.target.subresource in (exec, attach) and ka.verb in (create, get)
+  output: "%ka.user.name ran exec in %ka.target.namespace/%ka.target.name (uri=%ka.uri groups=%ka.user.groups missing=%ka.req.binding.role) 100%"
+  priority: NOTICE
+  source: k8s_audit
+  tags: [k8s, mitre_execution, T1609]
+- rule: Syscall rule
+  desc: not for audit
+  condition: evt.type = execve
+  output: x
+  priority: ERROR
+"#;
+
+    const EXEC: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"1","stage":"ResponseComplete",
+      "requestURI":"/api/v1/namespaces/shop/pods/web-0/exec?command=sh&stdin=true","verb":"create",
+      "user":{"username":"mallory","groups":["devs","system:authenticated"]},"sourceIPs":["198.51.100.4"],
+      "objectRef":{"resource":"pods","namespace":"shop","name":"web-0","subresource":"exec"},
+      "responseStatus":{"code":101},"stageTimestamp":"2026-11-29T12:00:01Z"}"#;
+
+    #[test]
+    fn alerts_carry_output_mitre_details_and_evidence() {
+        let mut set = RuleSet::default();
+        set.load(RULES, Path::new("r.yaml")).unwrap();
+        let engine = Engine::audit(&set).unwrap();
+        assert_eq!(engine.len(), 1, "only k8s_audit rules");
+        let event = AuditEvent {
+            value: serde_json::from_str(EXEC).unwrap(),
+        };
+        let mut out = Vec::new();
+        engine.evaluate(&event, &mut out);
+        assert_eq!(out.len(), 1);
+        let a = &out[0];
+        assert_eq!(a.rule_id, "K8S-AUDIT-test-exec");
+        assert_eq!(a.severity, Severity::Low);
+        assert_eq!(a.mitre_tactic.as_deref(), Some("Execution"));
+        assert_eq!(a.mitre_technique.as_deref(), Some("T1609"));
+        assert_eq!(
+            a.output,
+            "mallory ran exec in shop/web-0 (uri=/api/v1/namespaces/shop/pods/web-0/exec?command=sh&stdin=true groups=devs,system:authenticated missing=<NA>) 100%"
+        );
+        let d = a.audit.as_ref().unwrap();
+        assert_eq!(d.object, "pods/exec shop/web-0");
+        assert_eq!(d.source_ips, ["198.51.100.4"]);
+        assert_eq!(d.response_code, Some(101));
+        assert_eq!(a.time.as_deref(), Some("2026-11-29T12:00:01Z"));
+        assert_eq!(a.evidence.len(), 1);
+        // A get on the pod itself is a near miss.
+        let benign = AuditEvent {
+            value: serde_json::from_str(&EXEC.replace(r#","subresource":"exec""#, "")).unwrap(),
+        };
+        let mut out = Vec::new();
+        engine.evaluate(&benign, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn bad_fields_fail_at_load() {
+        for (cond, output, want) in [
+            (
+                "ka.verb = get",
+                "%ka.nope",
+                "rule R: output: unknown audit field ka.nope",
+            ),
+            (
+                "ka.verbb = get",
+                "x",
+                "rule R: unknown audit field ka.verbb",
+            ),
+        ] {
+            let text = format!(
+                "- rule: R\n  desc: d\n  condition: {cond}\n  output: \"{output}\"\n  priority: INFO\n  source: k8s_audit\n"
+            );
+            let mut set = RuleSet::default();
+            set.load(&text, Path::new("r.yaml")).unwrap();
+            let err = Engine::audit(&set).unwrap_err().to_string();
+            assert!(err.starts_with("r.yaml:3:"), "{err}");
+            assert!(err.contains(want), "{err}");
+        }
+    }
+}
