@@ -27,3 +27,6 @@ pub mod condition;
 pub mod engine;
 pub mod eval;
 pub mod rules;
+
+/// Vigil's built-in control-plane detections (`rules/k8s_audit.yaml`), in Falco's format.
+pub const BUILTIN_AUDIT_RULES: &str = include_str!("../rules/k8s_audit.yaml");
