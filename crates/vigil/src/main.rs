@@ -39,6 +39,8 @@ enum Command {
     Db(cmd::db::Args),
     /// Kubernetes posture: scan a cluster, a snapshot or manifests; snapshots, RBAC set-up.
     K8s(cmd::k8s::Args),
+    /// Control-plane threat detection: judge Kubernetes audit logs with detection rules.
+    Audit(cmd::audit::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Db(args) => cmd::db::run(args),
         Command::Image(args) => cmd::image::run(*args),
         Command::K8s(args) => cmd::k8s::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
     };
     match result {
         Ok(code) => code,
