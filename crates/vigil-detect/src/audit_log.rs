@@ -82,8 +82,11 @@ impl<R: Read> AuditLog<R> {
         self.stats.malformed.push(Malformed { line, reason });
     }
 
-    /// Reads the next JSON document: a line, or lines until a document is complete.
-    fn next_document(&mut self) -> Option<std::io::Result<(usize, String)>> {
+    /// Reads and decodes the next JSON document: a line, or lines until a document is
+    /// complete. Each document is decoded once: an incomplete one (a pretty-printed
+    /// EventList) is only retried with the next line appended.
+    #[allow(clippy::type_complexity)]
+    fn next_document(&mut self) -> Option<std::io::Result<(usize, Result<Value, String>)>> {
         loop {
             let text = match self.lines.next()? {
                 Ok(t) => t,
@@ -95,10 +98,17 @@ impl<R: Read> AuditLog<R> {
             }
             let start = self.line;
             let mut doc = text;
-            // A pretty-printed document spans lines: keep reading while it is incomplete.
-            while let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&doc) {
-                if !e.is_eof() || doc.len() > MAX_DOCUMENT_BYTES {
-                    break;
+            loop {
+                if doc.len() > MAX_DOCUMENT_BYTES {
+                    let message = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
+                    return Some(Ok((start, Err(message))));
+                }
+                let e = match serde_json::from_str::<Value>(&doc) {
+                    Ok(v) => return Some(Ok((start, Ok(v)))),
+                    Err(e) => e,
+                };
+                if !e.is_eof() {
+                    return Some(Ok((start, Err(format!("not JSON: {e}")))));
                 }
                 match self.lines.next() {
                     Some(Ok(more)) => {
@@ -107,25 +117,14 @@ impl<R: Read> AuditLog<R> {
                         doc.push_str(&more);
                     }
                     Some(Err(e)) => return Some(Err(e)),
-                    None => break,
+                    None => return Some(Ok((start, Err(format!("not JSON: {e}"))))),
                 }
             }
-            return Some(Ok((start, doc)));
         }
     }
 
-    /// Queues the events of one document, or records why it has none.
-    fn take(&mut self, line: usize, doc: &str) {
-        if doc.len() > MAX_DOCUMENT_BYTES {
-            return self.malformed(
-                line,
-                format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20),
-            );
-        }
-        let value: Value = match serde_json::from_str(doc) {
-            Ok(v) => v,
-            Err(e) => return self.malformed(line, format!("not JSON: {e}")),
-        };
+    /// Queues the events of one decoded document, or records why it has none.
+    fn take(&mut self, line: usize, value: Value) {
         // AKS diagnostic logs: the event is a JSON string inside the record.
         let value = match value.get("category").and_then(Value::as_str) {
             Some("kube-audit" | "kube-audit-admin") => {
@@ -224,7 +223,8 @@ impl<R: Read> Iterator for AuditLog<R> {
                 return Some(Ok(e));
             }
             match self.next_document()? {
-                Ok((line, doc)) => self.take(line, &doc),
+                Ok((line, Ok(value))) => self.take(line, value),
+                Ok((line, Err(reason))) => self.malformed(line, reason),
                 Err(e) => return Some(Err(e)),
             }
         }
