@@ -44,7 +44,7 @@ pub struct Stats {
 
 /// Streams the audit events of a log.
 pub struct AuditLog<R> {
-    lines: std::io::Lines<BufReader<R>>,
+    reader: BufReader<R>,
     line: usize,
     pending: VecDeque<AuditEvent>,
     seen: HashSet<(String, String)>,
@@ -69,7 +69,7 @@ impl<R: Read> AuditLog<R> {
     /// Reads an uncompressed log.
     pub fn new(reader: R) -> AuditLog<R> {
         AuditLog {
-            lines: BufReader::new(reader).lines(),
+            reader: BufReader::new(reader),
             line: 0,
             pending: VecDeque::new(),
             seen: HashSet::new(),
@@ -82,17 +82,59 @@ impl<R: Read> AuditLog<R> {
         self.stats.malformed.push(Malformed { line, reason });
     }
 
+    /// The next line, of which at most [`MAX_DOCUMENT_BYTES`] are kept: a longer line is
+    /// read to its end and discarded, so one huge line cannot exhaust memory. The inner
+    /// `Err` says why a line is unusable (too long, not UTF-8).
+    fn next_line(&mut self) -> Option<std::io::Result<Result<String, String>>> {
+        let mut buf = Vec::new();
+        let limit = MAX_DOCUMENT_BYTES as u64 + 1;
+        match (&mut self.reader).take(limit).read_until(b'\n', &mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        self.line += 1;
+        if buf.len() > MAX_DOCUMENT_BYTES && !buf.ends_with(b"\n") {
+            // Skip the rest of the line without keeping it.
+            loop {
+                let chunk = match self.reader.fill_buf() {
+                    Ok(c) => c,
+                    Err(e) => return Some(Err(e)),
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                self.reader.consume(used);
+                if done {
+                    break;
+                }
+            }
+            let reason = format!("line longer than {} MiB", MAX_DOCUMENT_BYTES >> 20);
+            return Some(Ok(Err(reason)));
+        }
+        while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+            buf.pop();
+        }
+        Some(Ok(
+            String::from_utf8(buf).map_err(|e| format!("not UTF-8: {e}"))
+        ))
+    }
+
     /// Reads and decodes the next JSON document: a line, or lines until a document is
     /// complete. Each document is decoded once: an incomplete one (a pretty-printed
     /// EventList) is only retried with the next line appended.
     #[allow(clippy::type_complexity)]
     fn next_document(&mut self) -> Option<std::io::Result<(usize, Result<Value, String>)>> {
         loop {
-            let text = match self.lines.next()? {
-                Ok(t) => t,
+            let text = match self.next_line()? {
+                Ok(Ok(t)) => t,
+                Ok(Err(reason)) => return Some(Ok((self.line, Err(reason)))),
                 Err(e) => return Some(Err(e)),
             };
-            self.line += 1;
             if text.trim().is_empty() {
                 continue;
             }
@@ -110,12 +152,12 @@ impl<R: Read> AuditLog<R> {
                 if !e.is_eof() {
                     return Some(Ok((start, Err(format!("not JSON: {e}")))));
                 }
-                match self.lines.next() {
-                    Some(Ok(more)) => {
-                        self.line += 1;
+                match self.next_line() {
+                    Some(Ok(Ok(more))) => {
                         doc.push('\n');
                         doc.push_str(&more);
                     }
+                    Some(Ok(Err(reason))) => return Some(Ok((start, Err(reason)))),
                     Some(Err(e)) => return Some(Err(e)),
                     None => return Some(Ok((start, Err(format!("not JSON: {e}"))))),
                 }
@@ -290,6 +332,25 @@ mod tests {
         assert!(bad[0].1.starts_with("not JSON"));
         assert_eq!(bad[1].0, 14, "{bad:?}");
         assert!(bad[1].1.contains("\"Pod\" is not an audit Event"));
+    }
+
+    #[test]
+    fn an_overlong_line_is_reported_and_skipped_without_being_kept() {
+        let long = format!("{{\"kind\":\"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES + 10));
+        let text = [
+            event("a", "ResponseComplete", "get"),
+            long,
+            event("b", "ResponseComplete", "get"),
+        ]
+        .join("\n");
+        let (ids, stats) = read(&text);
+        assert_eq!(ids, ["a", "b"]);
+        let bad: Vec<(usize, &str)> = stats
+            .malformed
+            .iter()
+            .map(|m| (m.line, m.reason.as_str()))
+            .collect();
+        assert_eq!(bad, [(2, "line longer than 16 MiB")]);
     }
 
     #[test]
