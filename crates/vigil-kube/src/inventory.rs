@@ -128,12 +128,20 @@ enum Item {
     /// budget.
     Controlled {
         raw: Box<serde_json::value::RawValue>,
-        kind: String,
-        namespace: String,
-        owner_kind: String,
-        owner_name: String,
-        owner_uid: String,
+        ids: ControlIds,
     },
+}
+
+/// Who a controlled item is and who controls it, read from its text without decoding it.
+#[derive(Debug)]
+struct ControlIds {
+    kind: String,
+    namespace: String,
+    name: String,
+    uid: String,
+    owner_kind: String,
+    owner_name: String,
+    owner_uid: String,
 }
 
 /// What [`lean_items`] reads of an item before deciding whether to decode it.
@@ -150,6 +158,10 @@ struct Peek<'a> {
 struct PeekMeta<'a> {
     #[serde(default, borrow)]
     namespace: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    name: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    uid: std::borrow::Cow<'a, str>,
     #[serde(default, borrow)]
     owner_references: Vec<PeekOwner<'a>>,
 }
@@ -193,25 +205,18 @@ fn lean_items<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Er
                             .owner_references
                             .iter()
                             .find(|o| o.controller == Some(true))?;
-                        Some((
-                            p.kind.to_string(),
-                            p.metadata.namespace.to_string(),
-                            owner.kind.to_string(),
-                            owner.name.to_string(),
-                            owner.uid.to_string(),
-                        ))
+                        Some(ControlIds {
+                            kind: p.kind.to_string(),
+                            namespace: p.metadata.namespace.to_string(),
+                            name: p.metadata.name.to_string(),
+                            uid: p.metadata.uid.to_string(),
+                            owner_kind: owner.kind.to_string(),
+                            owner_name: owner.name.to_string(),
+                            owner_uid: owner.uid.to_string(),
+                        })
                     });
                 out.push(match controlled {
-                    Some((kind, namespace, owner_kind, owner_name, owner_uid)) => {
-                        Item::Controlled {
-                            raw,
-                            kind,
-                            namespace,
-                            owner_kind,
-                            owner_name,
-                            owner_uid,
-                        }
-                    }
+                    Some(ids) => Item::Controlled { raw, ids },
                     None => Item::Decoded(lean(
                         serde_json::from_str(raw.get()).map_err(A::Error::custom)?,
                     )),
@@ -234,21 +239,6 @@ fn lean(mut v: Value) -> Value {
         }
     }
     v
-}
-
-/// The name and uid of an item.
-#[derive(Deserialize)]
-struct Identity<'a> {
-    #[serde(borrow)]
-    metadata: IdentityMeta<'a>,
-}
-
-#[derive(Deserialize)]
-struct IdentityMeta<'a> {
-    #[serde(default, borrow)]
-    name: std::borrow::Cow<'a, str>,
-    #[serde(default, borrow)]
-    uid: std::borrow::Cow<'a, str>,
 }
 
 /// Why a snapshot could not be read or written.
@@ -406,22 +396,10 @@ impl Inventory {
                     owner_uids.insert(field("uid"));
                     owner_names.insert((kind.to_string(), field("namespace"), field("name")));
                 }
-                Item::Controlled {
-                    raw,
-                    kind,
-                    namespace,
-                    ..
-                } => {
-                    // Only the names of controlled objects that are themselves owners
-                    // (ReplicaSets, Jobs) matter; read them from the text.
-                    if let Ok(id) = serde_json::from_str::<Identity<'_>>(raw.get()) {
-                        owner_uids.insert(id.metadata.uid.to_string());
-                        owner_names.insert((
-                            kind.clone(),
-                            namespace.clone(),
-                            id.metadata.name.to_string(),
-                        ));
-                    }
+                // A controlled object can own others (a ReplicaSet its pods).
+                Item::Controlled { ids, .. } => {
+                    owner_uids.insert(ids.uid.clone());
+                    owner_names.insert((ids.kind.clone(), ids.namespace.clone(), ids.name.clone()));
                 }
             }
         }
@@ -431,16 +409,9 @@ impl Inventory {
         for (i, item) in doc.items.into_iter().enumerate() {
             let value = match item {
                 Item::Decoded(v) => v,
-                Item::Controlled {
-                    raw,
-                    namespace,
-                    owner_kind,
-                    owner_name,
-                    owner_uid,
-                    ..
-                } => {
-                    if owner_uids.contains(&owner_uid)
-                        || owner_names.contains(&(owner_kind, namespace, owner_name))
+                Item::Controlled { raw, ids } => {
+                    if owner_uids.contains(&ids.owner_uid)
+                        || owner_names.contains(&(ids.owner_kind, ids.namespace, ids.owner_name))
                     {
                         controlled += 1;
                         continue;
