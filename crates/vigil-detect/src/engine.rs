@@ -38,7 +38,7 @@ pub struct Engine {
     rules: Vec<Compiled>,
     /// The rules an event of each verb can match, in rule order, for the verbs some
     /// rule names; an event of any other verb meets only [`Engine::any_verb`].
-    by_verb: HashMap<String, Vec<usize>>,
+    by_verb: HashMap<String, Vec<usize>, foldhash::fast::RandomState>,
     /// The rules that do not require a verb.
     any_verb: Vec<usize>,
 }
@@ -189,7 +189,7 @@ impl Engine {
         let any_verb: Vec<usize> = (0..rules.len())
             .filter(|&i| required.get(i).is_some_and(Option::is_none))
             .collect();
-        let mut by_verb: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_verb: HashMap<String, Vec<usize>, _> = HashMap::default();
         for verbs in required.iter().flatten() {
             for v in verbs {
                 by_verb.entry(v.clone()).or_default();

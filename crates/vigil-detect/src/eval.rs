@@ -105,6 +105,45 @@ pub struct Test {
     cost: u32,
 }
 
+/// The strings of an `in` / `intersects` list, for membership tests on every event.
+#[derive(Debug)]
+enum StrSet {
+    /// Rule lists are mostly a handful of items: comparing them is quicker than hashing.
+    Few(Vec<String>),
+    /// Long lists (feeds, image names) are hashed; the items are the rule author's, so
+    /// a fast hash without flooding protection will do.
+    Many(HashSet<String, foldhash::fast::RandomState>),
+}
+
+impl StrSet {
+    const FEW: usize = 8;
+
+    fn new(values: &[&str]) -> StrSet {
+        if values.len() <= StrSet::FEW {
+            let mut few: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            few.sort();
+            few.dedup();
+            StrSet::Few(few)
+        } else {
+            StrSet::Many(values.iter().map(|v| v.to_string()).collect())
+        }
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        match self {
+            StrSet::Few(items) => items.iter().any(|i| i == s),
+            StrSet::Many(set) => set.contains(s),
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            StrSet::Few(items) => Box::new(items.iter().map(String::as_str)),
+            StrSet::Many(set) => Box::new(set.iter().map(String::as_str)),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Matcher {
     Exists,
@@ -118,7 +157,7 @@ enum Matcher {
     Glob(String, bool),
     PMatch(Vec<String>),
     Regex(regex::Regex),
-    InStr(HashSet<String>, bool),
+    InStr(StrSet, bool),
     InInt(HashSet<i64>, bool),
 }
 
@@ -257,9 +296,7 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
                     values.iter().map(|v| int(v)).collect::<Result<_, _>>()?,
                     all,
                 ),
-                FieldType::Str | FieldType::Bool => {
-                    Matcher::InStr(values.iter().map(|v| v.to_string()).collect(), all)
-                }
+                FieldType::Str | FieldType::Bool => Matcher::InStr(StrSet::new(&values), all),
             }
         }
     };
@@ -313,7 +350,7 @@ impl Predicate {
             Predicate::Test(t) if t.field.id == id && !t.field.list && !t.lower && !t.upper => {
                 match &t.matcher {
                     Matcher::StrEq(v, true) => Some(HashSet::from([v.clone()])),
-                    Matcher::InStr(set, _) => Some(set.clone()),
+                    Matcher::InStr(set, _) => Some(set.iter().map(String::from).collect()),
                     _ => None,
                 }
             }
