@@ -60,6 +60,12 @@ pub struct Alert {
     pub namespace: String,
     /// The rule's output with its fields filled in.
     pub output: String,
+    /// What the rule detects (its `desc`), for readers of the alert away from the rules.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// How to respond (the rule's `remediation`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub remediation: String,
     /// The rule's tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,

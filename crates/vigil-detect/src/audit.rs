@@ -24,9 +24,16 @@ enum Seg {
     Key(&'static str),
     /// Every element of a list.
     Each,
+    /// Values computed from the value reached so far, always text (`ka.req.csr.subject.*`
+    /// decode a CSR, `ka.req.jsonpatch.ops` joins op and path); the last step of a path.
+    /// The functions live in their own modules ([`crate::csr`], [`crate::jsonpatch`]).
+    Computed(Compute),
 }
 
-use Seg::{Each, Key};
+/// A computed step: calls its callback with each text derived from the value.
+type Compute = fn(&Value, &mut dyn FnMut(&str) -> ControlFlow<()>) -> ControlFlow<()>;
+
+use Seg::{Computed, Each, Key};
 
 /// `(name, type, several values, path)` of every `ka.*` field.
 const FIELDS: &[(&str, FieldType, bool, &[Seg])] = &[
@@ -265,6 +272,144 @@ const FIELDS: &[(&str, FieldType, bool, &[Seg])] = &[
         false,
         &[Key("responseObject"), Key("metadata"), Key("name")],
     ),
+    // Vigil's additions (not in Falco's k8saudit plugin), for the built-in detections of
+    // exposed services, sidecar injection and CSRs for system identities.
+    (
+        "ka.req.service.name",
+        FieldType::Str,
+        false,
+        &[Key("requestObject"), Key("metadata"), Key("name")],
+    ),
+    (
+        "ka.req.service.port_names",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("ports"),
+            Each,
+            Key("name"),
+        ],
+    ),
+    // Numeric target ports only; a named targetPort has no number here.
+    (
+        "ka.req.service.target_ports",
+        FieldType::Int,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("ports"),
+            Each,
+            Key("targetPort"),
+        ],
+    ),
+    // The Service as stored after a create, update or patch (RequestResponse level), so
+    // a patch that only sets `type` still shows the ports it exposes.
+    (
+        "ka.resp.service.ports",
+        FieldType::Int,
+        true,
+        &[
+            Key("responseObject"),
+            Key("spec"),
+            Key("ports"),
+            Each,
+            Key("port"),
+        ],
+    ),
+    (
+        "ka.resp.service.target_ports",
+        FieldType::Int,
+        true,
+        &[
+            Key("responseObject"),
+            Key("spec"),
+            Key("ports"),
+            Each,
+            Key("targetPort"),
+        ],
+    ),
+    (
+        "ka.req.pod.ephemeral_containers.image",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("ephemeralContainers"),
+            Each,
+            Key("image"),
+        ],
+    ),
+    (
+        "ka.req.workload.containers.image",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("template"),
+            Key("spec"),
+            Key("containers"),
+            Each,
+            Key("image"),
+        ],
+    ),
+    (
+        "ka.req.jsonpatch.ops",
+        FieldType::Str,
+        true,
+        &[Key("requestObject"), Computed(crate::jsonpatch::ops)],
+    ),
+    // Images in the values a JSON patch writes (a container added whole).
+    (
+        "ka.req.jsonpatch.images",
+        FieldType::Str,
+        true,
+        &[Key("requestObject"), Each, Key("value"), Key("image")],
+    ),
+    (
+        "ka.req.csr.subject.cn",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("request"),
+            Computed(crate::csr::common_names),
+        ],
+    ),
+    (
+        "ka.req.csr.subject.orgs",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("spec"),
+            Key("request"),
+            Computed(crate::csr::organizations),
+        ],
+    ),
+    (
+        "ka.req.csr.signer",
+        FieldType::Str,
+        false,
+        &[Key("requestObject"), Key("spec"), Key("signerName")],
+    ),
+    (
+        "ka.req.csr.conditions",
+        FieldType::Str,
+        true,
+        &[
+            Key("requestObject"),
+            Key("status"),
+            Key("conditions"),
+            Each,
+            Key("type"),
+        ],
+    ),
 ];
 
 /// The parts of an event that are read without decoding the request or response object.
@@ -344,7 +489,7 @@ impl Source {
             .iter()
             .map(|s| match s {
                 Key(k) => Some(*k),
-                Each => None,
+                Each | Computed(_) => None,
             })
             .collect();
         // A list part's path ends in `Each`; its keys alone name it.
@@ -891,6 +1036,7 @@ fn walk(
             }
             ControlFlow::Continue(())
         }
+        Some((Computed(compute), _)) => compute(v, &mut |s| f(Scalar::Str(s))),
     }
 }
 

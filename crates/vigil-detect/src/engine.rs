@@ -30,6 +30,9 @@ struct Compiled {
     technique: Option<String>,
     predicate: Predicate,
     output: Vec<Part>,
+    // Carried into alerts as they are.
+    description: String,
+    remediation: String,
 }
 
 /// Compiled rules for one event source.
@@ -171,6 +174,8 @@ impl Engine {
                 technique,
                 predicate,
                 output,
+                description: rule.desc.trim().to_string(),
+                remediation: rule.remediation.trim().to_string(),
             });
         }
         Ok(Engine::indexed(rules))
@@ -240,6 +245,8 @@ impl Engine {
                 cluster: String::new(),
                 namespace: event.namespace().to_string(),
                 output: render(&rule.output, event),
+                description: rule.description.clone(),
+                remediation: rule.remediation.clone(),
                 tags: rule.tags.clone(),
                 audit: Some(d),
                 evidence: vec![event.to_value()],

@@ -12,6 +12,7 @@
 //! every other operator when some value satisfies it.
 
 use crate::condition::ast::{Check, Expr, Op, Operand, Span};
+use crate::net::{Net, NetSet};
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
@@ -159,6 +160,7 @@ enum Matcher {
     Regex(regex::Regex),
     InStr(StrSet, bool),
     InInt(HashSet<i64>, bool),
+    Net(NetSet),
 }
 
 /// Compiles an expanded condition against `table`. The operands of each `and` and `or`
@@ -285,6 +287,17 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
         Op::Regex => {
             text_only("regex")?;
             Matcher::Regex(regex::Regex::new(&one()).map_err(|e| err(format!("bad regex: {e}")))?)
+        }
+        Op::NetMatch => {
+            text_only("netmatch")?;
+            // Every entry is checked here, so a bad address fails at load; an empty list
+            // (a threat-intelligence list nobody filled) is valid and matches nothing.
+            Matcher::Net(
+                values
+                    .iter()
+                    .map(|v| Net::parse(v).map_err(|e| err(format!("netmatch: {e}"))))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         Op::BContains | Op::BStartsWith => {
             return Err(err(format!("`{}` is not supported yet", op_text(c.op))));
@@ -463,6 +476,7 @@ impl Test {
                     }),
                     Matcher::Regex(r) => r.is_match(s),
                     Matcher::InStr(set, _) => set.contains(s),
+                    Matcher::Net(nets) => nets.contains_text(s),
                     _ => false,
                 }
             }
@@ -652,6 +666,7 @@ mod tests {
             ("ka.uri pmatch (/api/v1/namespaces)", true),
             ("ka.uri pmatch (/api/v1/name, /apis)", false),
             ("ka.verb exists and not ka.response.code = 500", true),
+            ("ka.user.groups netmatch ()", false),
         ] {
             assert_eq!(holds(cond), want, "{cond}");
         }
@@ -665,6 +680,26 @@ mod tests {
     }
 
     #[test]
+    fn netmatch_on_address_lists() {
+        let mut e = event();
+        e.strs.insert(1, vec!["10.1.2.3", "203.0.113.7"]);
+        for (cond, want) in [
+            ("ka.user.groups netmatch (203.0.113.7)", true),
+            (
+                "ka.user.groups netmatch (203.0.113.0/24, 2001:db8::/32)",
+                true,
+            ),
+            ("ka.user.groups netmatch (198.51.100.0/24)", false),
+            ("ka.user.groups netmatch ()", false),
+            ("not ka.user.groups netmatch ()", true),
+            ("ka.verb netmatch (0.0.0.0/0)", false),
+        ] {
+            let p = compile(&parse(cond).unwrap(), &Table).unwrap();
+            assert_eq!(p.matches(&e), want, "{cond}");
+        }
+    }
+
+    #[test]
     fn type_errors_at_compile_time() {
         for (cond, want) in [
             ("ka.nope = 1", "unknown field ka.nope"),
@@ -675,6 +710,14 @@ mod tests {
             ("ka.uri regex '('", "bad regex"),
             ("b64(ka.uri) = x", "not supported yet"),
             ("undefined_macro", "not expanded"),
+            (
+                "ka.uri netmatch (10.0.0.0/8, evil.example)",
+                "netmatch: \"evil.example\"",
+            ),
+            (
+                "ka.response.code netmatch (10.0.0.0/8)",
+                "needs a text field",
+            ),
         ] {
             let err = compile(&parse(cond).unwrap(), &Table).unwrap_err();
             assert!(err.message.contains(want), "{cond}: {err}");

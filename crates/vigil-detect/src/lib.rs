@@ -8,8 +8,11 @@
 //! checked at compile time) and evaluates it on events; [`audit`] is the `ka.*` field table
 //! over Kubernetes audit events, and [`audit_log`] streams them out of log files (JSON
 //! lines, EventLists, gzip, AKS diagnostic records); [`engine`] compiles a rule set for an
-//! event source and turns matches into [`vigil_core::Alert`]s. Built-in detections, the
-//! other cloud formats and the CLI build on these.
+//! event source and turns matches into [`vigil_core::Alert`]s. [`net`] backs the
+//! `netmatch` operator (addresses in CIDR networks, for threat-intelligence lists);
+//! [`csr`] and [`jsonpatch`] compute audit fields that are not plain paths (a CSR's
+//! requested subject, a JSON patch's operations). Built-in detections, the other cloud
+//! formats and the CLI build on these.
 
 #![cfg_attr(
     not(test),
@@ -24,8 +27,11 @@
 pub mod audit;
 pub mod audit_log;
 pub mod condition;
+pub mod csr;
 pub mod engine;
 pub mod eval;
+pub mod jsonpatch;
+pub mod net;
 pub mod rules;
 
 /// Vigil's built-in control-plane detections (`rules/k8s_audit.yaml`), in Falco's format.

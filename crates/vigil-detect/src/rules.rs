@@ -232,6 +232,17 @@ fn overrides<'a>(raw: &'a RawItem, key: &str) -> Option<&'a str> {
 }
 
 impl RuleSet {
+    /// Appends `items` to the list `name`, defining it when no file did: how a list is fed
+    /// from outside the rules files (`vigil audit scan --threat-intel FILE` fills
+    /// `threat_intel_ips`). Items are taken as written; the operators that use the list
+    /// check them when the rules compile.
+    pub fn extend_list(&mut self, name: &str, items: impl IntoIterator<Item = String>) {
+        self.lists
+            .entry(name.to_string())
+            .or_default()
+            .extend(items);
+    }
+
     /// Reads `path` into the set.
     pub fn load_file(&mut self, path: &Path) -> Result<(), RulesError> {
         let err = |message: String| RulesError {

@@ -98,7 +98,7 @@ fn builtin_detections_on_a_gzip_log_with_a_bad_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("audit.log.gz:3: not JSON"), "{stderr}");
     assert!(
-        stderr.contains("4 events judged by 17 rules: 3 alerts"),
+        stderr.contains("4 events judged by 24 rules: 3 alerts"),
         "{stderr}"
     );
     let first = &alerts(&out)[0];
@@ -225,4 +225,122 @@ fn the_real_aks_record_is_read() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1 events judged"), "{err}");
     assert!(!err.contains("warning"), "{err}");
+}
+
+#[test]
+fn threat_intelligence_files_feed_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path());
+    let intel = dir.path().join("blocklist.txt");
+    // The log's requests all come from 198.51.100.4.
+    std::fs::write(
+        &intel,
+        "# scanners, 2026-11-29\n203.0.113.0/24\n198.51.100.0/28   # tor exit\n\n2001:db8::/32\n",
+    )
+    .unwrap();
+    let out = vigil(&[
+        "audit",
+        "scan",
+        log.to_str().unwrap(),
+        "--threat-intel",
+        intel.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<String> = alerts(&out)
+        .iter()
+        .filter(|a| a["rule_id"] == "K8S-AUDIT-threat-intel-source")
+        .map(|a| a["evidence"][0]["auditID"].as_str().unwrap().to_string())
+        .collect();
+    // Every event, the node's own get included: the address is what counts.
+    assert_eq!(hits, ["1", "2", "3", "4"]);
+    // Without the file the list is empty and nothing fires.
+    let out = vigil(&["audit", "scan", log.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        !alerts(&out)
+            .iter()
+            .any(|a| a["rule_id"] == "K8S-AUDIT-threat-intel-source")
+    );
+    // A bad line is an error naming the file and the line.
+    std::fs::write(&intel, "203.0.113.7\n203.0.113.0/24x\n").unwrap();
+    let out = vigil(&[
+        "audit",
+        "scan",
+        log.to_str().unwrap(),
+        "--threat-intel",
+        intel.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("blocklist.txt:2:") && err.contains("203.0.113.0/24x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ocsf_detection_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(dir.path());
+    let findings_path = dir.path().join("findings.jsonl");
+    let out = vigil(&[
+        "audit",
+        "scan",
+        log.to_str().unwrap(),
+        "--format",
+        "ocsf",
+        "-o",
+        findings_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<Value> = std::fs::read_to_string(&findings_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 3);
+    let exec = &findings[0];
+    assert_eq!(exec["class_uid"], 2004);
+    assert_eq!(exec["type_uid"], 200401);
+    assert_eq!(exec["severity_id"], 2, "NOTICE is Low");
+    assert_eq!(exec["time"], 1_795_950_000_000_i64);
+    assert_eq!(exec["metadata"]["version"], "1.3.0");
+    assert_eq!(
+        exec["metadata"]["product"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    let info = &exec["finding_info"];
+    assert_eq!(info["analytic"]["uid"], "K8S-AUDIT-exec");
+    assert_eq!(info["title"], "Exec or Attach into Pod");
+    assert!(info["desc"].as_str().unwrap().contains("port-forwarded"));
+    assert_eq!(
+        info["attacks"][0]["tactic"],
+        json!({"name": "Execution", "uid": "TA0002"})
+    );
+    assert_eq!(info["attacks"][0]["technique"]["uid"], "T1609");
+    assert_eq!(info["uid"].as_str().unwrap().len(), 32);
+    assert_eq!(
+        exec["resources"],
+        json!([{"name": "web-0", "namespace": "shop", "type": "pods/exec"}])
+    );
+    let ev = &exec["evidences"][0];
+    assert_eq!(ev["actor"]["user"]["name"], "mallory");
+    assert_eq!(ev["src_endpoint"]["ip"], "198.51.100.4");
+    assert_eq!(ev["api"]["operation"], "create");
+    assert_eq!(ev["data"]["auditID"], "2");
+    assert!(
+        exec["remediation"]["desc"]
+            .as_str()
+            .unwrap()
+            .contains("pods/exec")
+    );
 }

@@ -1,5 +1,5 @@
-//! Output formats for inventories and vulnerability reports. Each format is one file with
-//! one `write` function.
+//! Output formats for inventories, vulnerability reports and alerts. Each format is one
+//! file with one `write` function.
 
 use crate::{Inventory, VulnReport};
 use std::io::{self, Write};
@@ -9,6 +9,7 @@ pub mod cyclonedx;
 pub mod cyclonedx_vuln;
 pub mod json;
 mod license;
+pub mod ocsf;
 pub mod posture_sarif;
 pub mod posture_table;
 pub mod sarif;

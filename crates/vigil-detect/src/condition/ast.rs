@@ -98,6 +98,10 @@ pub enum Op {
     In,
     /// `intersects`: a list-valued field shares a value with the list.
     Intersects,
+    /// `netmatch` (Vigil's addition): some value is an IP address equal to a listed
+    /// address or inside a listed CIDR network, e.g. `ka.sourceips netmatch
+    /// (203.0.113.7, 198.51.100.0/24)`; Falco's `fd.net` semantics for text fields.
+    NetMatch,
 }
 
 impl Op {
@@ -123,13 +127,14 @@ impl Op {
             "regex" => Op::Regex,
             "in" => Op::In,
             "intersects" => Op::Intersects,
+            "netmatch" => Op::NetMatch,
             _ => return None,
         })
     }
 
     /// True for operators whose operand is a parenthesised list.
     pub fn takes_list(self) -> bool {
-        matches!(self, Op::In | Op::Intersects | Op::PMatch)
+        matches!(self, Op::In | Op::Intersects | Op::PMatch | Op::NetMatch)
     }
 }
 

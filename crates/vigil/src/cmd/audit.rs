@@ -2,9 +2,10 @@
 
 use crate::cmd::sbom::write_output;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vigil_core::Alert;
+use vigil_core::format::ocsf::{self, Product};
 use vigil_core::format::text;
 use vigil_detect::audit_log;
 use vigil_detect::engine::Engine;
@@ -35,10 +36,18 @@ Rules: Falco's rules format with k8saudit field names (ka.*, jevt.value[/ptr]). 
 files load after the built-ins, so they can add rules and disable (`enabled: false`) or
 override (`override:`) built-in ones.
 
+Threat intelligence: --threat-intel files hold one IP address or CIDR network per line
+(`#` starts a comment); they fill the built-in list `threat_intel_ips`, and any request
+whose sourceIPs (client or X-Forwarded-For proxies) falls in it raises an alert.
+
+Output: a table, JSON lines of Vigil's alerts (--format json), or JSON lines of OCSF 1.3.0
+Detection Findings (--format ocsf, class 2004) for SIEMs and security data lakes.
+
 Examples:
   vigil audit scan /var/log/kubernetes/audit.log
   vigil audit scan audit-*.log.gz --rules my-rules.yaml --format json > alerts.jsonl
-  vigil audit scan aks-kube-audit.json --since 2026-11-29T00:00:00Z --exit-code 1"
+  vigil audit scan aks-kube-audit.json --since 2026-11-29T00:00:00Z --exit-code 1
+  vigil audit scan audit.log --threat-intel blocklist.txt --format ocsf > findings.jsonl"
 )]
 pub struct ScanArgs {
     /// Audit log files (`-` for standard input).
@@ -50,9 +59,13 @@ pub struct ScanArgs {
     /// Do not load the built-in detections.
     #[arg(long)]
     pub no_builtin: bool,
-    /// Output: JSON lines of alerts, or a table.
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    /// Output: a table, JSON lines of alerts, or JSON lines of OCSF Detection Findings.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "ocsf"])]
     pub format: String,
+    /// Threat-intelligence addresses: one IP or CIDR network per line, `#` comments;
+    /// added to the `threat_intel_ips` list. Repeatable.
+    #[arg(long = "threat-intel", value_name = "FILE")]
+    pub threat_intel: Vec<PathBuf>,
     /// Write the output to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -79,6 +92,30 @@ fn parse_time(s: &str) -> Result<time::OffsetDateTime> {
         .with_context(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-11-29T12:00:00Z)"))
 }
 
+/// The built-in rules list that `--threat-intel` fills.
+const THREAT_INTEL_LIST: &str = "threat_intel_ips";
+
+/// Largest threat-intelligence file read.
+const MAX_THREAT_INTEL_BYTES: u64 = 64 << 20;
+
+/// The entries of a threat-intelligence file, or an error naming the file and the line.
+fn read_threat_intel(path: &Path) -> Result<Vec<String>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > MAX_THREAT_INTEL_BYTES {
+        anyhow::bail!(
+            "{}: larger than {} MiB",
+            path.display(),
+            MAX_THREAT_INTEL_BYTES >> 20
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let entries = vigil_detect::net::parse_list(&text)
+        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))?;
+    tracing::info!(file = %path.display(), entries = entries.len(), "threat intelligence");
+    Ok(entries)
+}
+
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let mut set = RuleSet::default();
     if !args.no_builtin {
@@ -89,6 +126,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     for path in &args.rules {
         set.load_file(path)?;
+    }
+    for path in &args.threat_intel {
+        set.extend_list(THREAT_INTEL_LIST, read_threat_intel(path)?);
     }
     let engine = Engine::audit(&set)?;
     let since = args.since.as_deref().map(parse_time).transpose()?;
@@ -132,6 +172,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         }
     }
     write_output(args.output.as_deref(), |out| {
+        if args.format == "ocsf" {
+            let product = Product::vigil(env!("CARGO_PKG_VERSION"), "audit");
+            return ocsf::write(&alerts, &product, out);
+        }
         if args.format == "json" {
             for a in &alerts {
                 serde_json::to_writer(&mut *out, a)?;
