@@ -26,6 +26,7 @@ pub mod audit_log;
 pub mod condition;
 pub mod engine;
 pub mod eval;
+pub mod follow;
 pub mod rules;
 
 /// Vigil's built-in control-plane detections (`rules/k8s_audit.yaml`), in Falco's format.
