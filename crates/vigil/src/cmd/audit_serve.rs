@@ -325,23 +325,13 @@ fn retry_later(status: StatusCode, message: &str) -> Reply {
     r
 }
 
-/// One request. Generic over the body so tests can call it without a socket.
-async fn handle<B>(state: Arc<State>, req: Request<B>) -> Reply
-where
-    B: Body<Data = Bytes> + Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    if req.uri().path() == "/healthz" {
-        return match *req.method() {
-            Method::GET | Method::HEAD => reply(StatusCode::OK, json!({ "status": "ok" })),
-            _ => refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
-        };
-    }
+/// The checks made before a request's body is read, and its queue slot.
+fn admit<B>(state: &State, req: &Request<B>) -> Result<mpsc::OwnedPermit<Batch>, Box<Reply>> {
     if req.method() != Method::POST {
         let mut r = refuse(StatusCode::METHOD_NOT_ALLOWED, "POST audit events here");
         r.headers_mut()
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return r;
+        return Err(Box::new(r));
     }
     if !state.tokens.is_empty() && !state.tokens.authorize(req.headers()) {
         state.refused.unauthorized.fetch_add(1, Ordering::Relaxed);
@@ -351,7 +341,7 @@ where
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer realm=\"vigil\""),
         );
-        return r;
+        return Err(Box::new(r));
     }
     let headers = req.headers();
     let media = headers
@@ -365,44 +355,79 @@ where
                 .to_ascii_lowercase()
         });
     if media.is_some_and(|m| m != "application/json") {
-        return refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send audit.k8s.io EventList JSON (application/json)",
-        );
+        )));
     }
     if headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
     {
-        return refuse(
+        return Err(Box::new(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "compressed bodies are not accepted",
-        );
+        )));
     }
-    let too_large = || {
-        state.refused.too_large.fetch_add(1, Ordering::Relaxed);
-        refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body is larger than {} bytes", state.max_body),
-        )
-    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > state.max_body) {
-        return too_large();
+        return Err(Box::new(too_large(state)));
     }
     // A queue slot before the body is read: memory stays within queue × max body.
-    let slot = match state.queue.clone().try_reserve_owned() {
-        Ok(slot) => slot,
+    match state.queue.clone().try_reserve_owned() {
+        Ok(slot) => Ok(slot),
         Err(mpsc::error::TrySendError::Full(_)) => {
             state.refused.busy.fetch_add(1, Ordering::Relaxed);
-            return retry_later(StatusCode::TOO_MANY_REQUESTS, "busy: send it again later");
+            Err(Box::new(retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy: send it again later",
+            )))
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
-            return retry_later(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(Box::new(retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down",
+        ))),
+    }
+}
+
+fn too_large(state: &State) -> Reply {
+    state.refused.too_large.fetch_add(1, Ordering::Relaxed);
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than {} bytes", state.max_body),
+    )
+}
+
+/// Marks a response sent without reading the request body: the connection closes.
+fn unread(mut r: Reply) -> Reply {
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
+}
+
+/// One request. Generic over the body so tests can call it without a socket.
+async fn handle<B>(state: Arc<State>, req: Request<B>) -> Reply
+where
+    B: Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if req.uri().path() == "/healthz" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => reply(StatusCode::OK, json!({ "status": "ok" })),
+            _ => refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
+        };
+    }
+    // A refusal before the body is read closes the connection: the unread body would
+    // otherwise be taken for the next request, or the client would reuse a connection
+    // the server is about to drop.
+    let slot = match admit(&state, &req) {
+        Ok(slot) => slot,
+        Err(r) => return unread(*r),
     };
     let limit = usize::try_from(state.max_body).unwrap_or(usize::MAX);
     let body =
@@ -410,11 +435,21 @@ where
             .await
         {
             Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-            Ok(Err(e)) => {
-                return refuse(StatusCode::BAD_REQUEST, &format!("reading the body: {e}"));
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return unread(too_large(&state));
             }
-            Err(_) => return refuse(StatusCode::REQUEST_TIMEOUT, "the body took too long"),
+            Ok(Err(e)) => {
+                return unread(refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("reading the body: {e}"),
+                ));
+            }
+            Err(_) => {
+                return unread(refuse(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body took too long",
+                ));
+            }
         };
     if body.iter().all(u8::is_ascii_whitespace) {
         state.refused.malformed.fetch_add(1, Ordering::Relaxed);
@@ -553,8 +588,10 @@ mod tests {
     #[tokio::test]
     async fn refusals_come_before_the_queue() {
         let (state, _rx) = state(1);
-        let (s, _) = status(&state, post(&list(&[PRIVILEGED]), "wrong")).await;
-        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let r = handle(Arc::clone(&state), post(&list(&[PRIVILEGED]), "wrong")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        // The body was not read: the connection is not reused.
+        assert_eq!(r.headers()[header::CONNECTION], "close");
         let mut req = post("{}", "t0ken");
         req.headers_mut().remove("authorization");
         assert_eq!(status(&state, req).await.0, StatusCode::UNAUTHORIZED);
