@@ -1,7 +1,7 @@
 //! Reading audit logs: JSON lines of `audit.k8s.io` Events (v1 and v1beta1), `EventList`
 //! documents (one per line or pretty-printed over many), gzip-compressed or not, and AKS
 //! diagnostic-log records (`category: kube-audit` / `kube-audit-admin`, the event JSON as
-//! a string in `properties.log`), all turned into the same [`AuditEvent`].
+//! a string in `properties.log`), all handed out as the same [`AuditEvent`].
 //!
 //! The log is untrusted and can be huge, so it is streamed line by line: a malformed line
 //! is counted and reported with its line number and reading goes on; a document is capped
@@ -9,16 +9,23 @@
 //! and `Panic`; a `RequestReceived` copy of the same request is dropped), and events are
 //! deduplicated by `auditID` and stage over the last [`DEDUP_WINDOW`] events, so memory is
 //! bounded whatever the log's length.
+//!
+//! Events borrow from the text they were parsed from, so they are handed to a callback
+//! rather than returned: [`AuditLog::for_each`] for a log, [`Decoder::document`] for one
+//! document (a webhook request body, say).
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, Wire};
 use serde_json::Value;
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Read};
 
 /// Largest single JSON document (one line, or a multi-line document) read.
 pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
-/// How many recent `(auditID, stage)` pairs are remembered to drop duplicates.
+/// How many recent events are remembered, at least, to drop duplicates.
 pub const DEDUP_WINDOW: usize = 100_000;
+/// How deep envelopes may nest (an AKS record inside a JSON array, say).
+const MAX_ENVELOPE_DEPTH: usize = 2;
 
 /// A line that could not be read as an audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,15 +49,210 @@ pub struct Stats {
     pub malformed: Vec<Malformed>,
 }
 
+/// Whether a document was whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Read (its events handed out, or the reason it has none recorded).
+    Done,
+    /// The text ends inside the document: more lines are needed.
+    Incomplete,
+}
+
+/// Turns documents into events: checks kind, version and stage, drops duplicates, and
+/// keeps the [`Stats`]. One decoder per stream, so duplicates are found across documents.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    /// Keys of recent events: a keyed hash of their `auditID`, stage and completion time.
+    /// Not the audit ID alone: clients choose it (the `Audit-ID` header), and reusing a
+    /// harmless request's ID must not make a later attack look like its duplicate (the
+    /// server stamps the time, to the microsecond). The hash is seeded at random, so keys
+    /// cannot be made to collide either; 64 bits make a chance collision among the
+    /// remembered events about 1 in 10^9.
+    keys: foldhash::quality::RandomState,
+    /// Two generations of keys, each of up to [`DEDUP_WINDOW`]: when the current one is
+    /// full the older is dropped whole, so at least the last [`DEDUP_WINDOW`] events are
+    /// always remembered without removing keys one by one.
+    current: HashSet<u64, BuildHasherDefault<KeyHasher>>,
+    previous: HashSet<u64, BuildHasherDefault<KeyHasher>>,
+    /// What has been seen so far.
+    pub stats: Stats,
+}
+
+impl Decoder {
+    /// A decoder with nothing seen.
+    pub fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    fn malformed(&mut self, line: usize, reason: String) {
+        self.stats.malformed.push(Malformed { line, reason });
+    }
+
+    /// Hands each event of the JSON document `text` (which starts at `line`) to `f`.
+    pub fn document(
+        &mut self,
+        line: usize,
+        text: &str,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) -> Outcome {
+        self.nested(line, text, 0, f)
+    }
+
+    fn nested(
+        &mut self,
+        line: usize,
+        text: &str,
+        depth: usize,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) -> Outcome {
+        let wire = match serde_json::from_str::<Wire<'_>>(text) {
+            Ok(w) => w,
+            Err(e) if e.is_eof() => return Outcome::Incomplete,
+            // Valid JSON of another shape: an envelope, or not an event at all.
+            Err(e) => {
+                match serde_json::from_str::<Value>(text) {
+                    Ok(v) => self.envelope(line, v, depth, &e.to_string(), f),
+                    Err(e) => self.malformed(line, format!("not JSON: {e}")),
+                }
+                return Outcome::Done;
+            }
+        };
+        match wire.kind.as_deref() {
+            Some("Event") => self.event(line, text, wire, f),
+            Some("EventList") => match &wire.items {
+                Some(items) => {
+                    for item in items {
+                        match serde_json::from_str::<Wire<'_>>(item.get()) {
+                            Ok(w) => self.event(line, item.get(), w, f),
+                            Err(e) => self.malformed(line, format!("EventList item: {e}")),
+                        }
+                    }
+                }
+                None => self.malformed(line, "EventList without items".into()),
+            },
+            Some(kind) => self.malformed(
+                line,
+                format!("kind {kind:?} is not an audit Event or EventList"),
+            ),
+            None => match serde_json::from_str::<Value>(text) {
+                Ok(v) => self.envelope(line, v, depth, "no kind: not an audit event", f),
+                Err(e) => self.malformed(line, format!("not JSON: {e}")),
+            },
+        }
+        Outcome::Done
+    }
+
+    /// A document that is not an Event or EventList: a cloud provider's record around
+    /// events, or a list of documents; `otherwise` says why it is not an event.
+    fn envelope(
+        &mut self,
+        line: usize,
+        value: Value,
+        depth: usize,
+        otherwise: &str,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) {
+        if depth >= MAX_ENVELOPE_DEPTH {
+            return self.malformed(line, format!("envelopes nested deeper than {depth}"));
+        }
+        let inner: Vec<String> = match &value {
+            Value::Array(items) => items.iter().map(Value::to_string).collect(),
+            // AKS diagnostic logs: the event is a JSON string inside the record.
+            Value::Object(o) => match o.get("category").and_then(Value::as_str) {
+                Some("kube-audit" | "kube-audit-admin") => {
+                    match o
+                        .get("properties")
+                        .and_then(|p| p.get("log"))
+                        .and_then(Value::as_str)
+                    {
+                        Some(log) => vec![log.to_string()],
+                        None => {
+                            return self.malformed(
+                                line,
+                                "AKS kube-audit record without properties.log".into(),
+                            );
+                        }
+                    }
+                }
+                Some(other) => {
+                    return self.malformed(
+                        line,
+                        format!("AKS record of category {other:?}, not kube-audit"),
+                    );
+                }
+                None => return self.malformed(line, otherwise.to_string()),
+            },
+            _ => return self.malformed(line, otherwise.to_string()),
+        };
+        for text in inner {
+            if self.nested(line, &text, depth + 1, f) == Outcome::Incomplete {
+                self.malformed(line, "embedded event is not JSON: it ends early".into());
+            }
+        }
+    }
+
+    fn event<'a>(
+        &mut self,
+        line: usize,
+        raw: &'a str,
+        wire: Wire<'a>,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) {
+        let api = wire.api_version.as_deref().unwrap_or_default();
+        if !matches!(api, "audit.k8s.io/v1" | "audit.k8s.io/v1beta1") {
+            return self.malformed(
+                line,
+                format!("apiVersion {api:?} is not audit.k8s.io/v1 or v1beta1"),
+            );
+        }
+        let stage = wire.stage.as_deref().unwrap_or_default();
+        if !matches!(stage, "ResponseComplete" | "Panic") {
+            self.stats.other_stages += 1;
+            return;
+        }
+        let id = wire.audit_id.as_deref().unwrap_or_default();
+        if !id.is_empty() {
+            let key = self
+                .keys
+                .hash_one((id, stage, wire.stage_timestamp.as_deref()));
+            if self.previous.contains(&key) || !self.current.insert(key) {
+                self.stats.duplicates += 1;
+                return;
+            }
+            if self.current.len() >= DEDUP_WINDOW {
+                self.previous = std::mem::take(&mut self.current);
+            }
+        }
+        self.stats.events += 1;
+        f(&AuditEvent::from_wire(raw, wire));
+    }
+}
+
+/// Hashes a key that is already a keyed hash by taking it as it is.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Streams the audit events of a log.
 pub struct AuditLog<R> {
     reader: BufReader<R>,
     line: usize,
-    pending: VecDeque<AuditEvent>,
-    seen: HashSet<(String, String)>,
-    order: VecDeque<(String, String)>,
-    /// What has been seen so far.
-    pub stats: Stats,
+    decoder: Decoder,
 }
 
 /// Opens `reader` as an audit log, inflating it when it starts with the gzip magic.
@@ -65,46 +267,43 @@ pub fn open(reader: impl Read + 'static) -> std::io::Result<AuditLog<Box<dyn Rea
     Ok(AuditLog::new(inner))
 }
 
+/// A line as read: its text, or why it is unusable.
+type Line = Result<String, String>;
+
 impl<R: Read> AuditLog<R> {
     /// Reads an uncompressed log.
     pub fn new(reader: R) -> AuditLog<R> {
         AuditLog {
-            reader: BufReader::new(reader),
+            reader: BufReader::with_capacity(256 << 10, reader),
             line: 0,
-            pending: VecDeque::new(),
-            seen: HashSet::new(),
-            order: VecDeque::new(),
-            stats: Stats::default(),
+            decoder: Decoder::new(),
         }
     }
 
-    fn malformed(&mut self, line: usize, reason: String) {
-        self.stats.malformed.push(Malformed { line, reason });
+    /// What has been seen so far.
+    pub fn stats(&self) -> &Stats {
+        &self.decoder.stats
     }
 
-    /// The next line, of which at most [`MAX_DOCUMENT_BYTES`] are kept: a longer line is
-    /// read to its end and discarded, so one huge line cannot exhaust memory. The inner
-    /// `Err` says why a line is unusable (too long, not UTF-8).
-    fn next_line(&mut self) -> Option<std::io::Result<Result<String, String>>> {
-        let mut buf = Vec::new();
+    /// The next line into `buf` (cleared first), of which at most [`MAX_DOCUMENT_BYTES`]
+    /// are kept: a longer line is read to its end and discarded, so one huge line cannot
+    /// exhaust memory. `Ok(None)` at the end of the log; the inner `Err` says why a line
+    /// is unusable (too long, not UTF-8).
+    fn next_line(&mut self, buf: &mut Vec<u8>) -> std::io::Result<Option<Result<(), String>>> {
+        buf.clear();
         let limit = MAX_DOCUMENT_BYTES as u64 + 1;
-        match (&mut self.reader).take(limit).read_until(b'\n', &mut buf) {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(e) => return Some(Err(e)),
+        if (&mut self.reader).take(limit).read_until(b'\n', buf)? == 0 {
+            return Ok(None);
         }
         self.line += 1;
         if buf.len() > MAX_DOCUMENT_BYTES && !buf.ends_with(b"\n") {
             // Skip the rest of the line without keeping it.
             loop {
-                let chunk = match self.reader.fill_buf() {
-                    Ok(c) => c,
-                    Err(e) => return Some(Err(e)),
-                };
+                let chunk = self.reader.fill_buf()?;
                 if chunk.is_empty() {
                     break;
                 }
-                let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+                let (used, done) = match memchr::memchr(b'\n', chunk) {
                     Some(i) => (i + 1, true),
                     None => (chunk.len(), false),
                 };
@@ -113,163 +312,79 @@ impl<R: Read> AuditLog<R> {
                     break;
                 }
             }
+            buf.clear();
             let reason = format!("line longer than {} MiB", MAX_DOCUMENT_BYTES >> 20);
-            return Some(Ok(Err(reason)));
+            return Ok(Some(Err(reason)));
         }
         while buf.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
             buf.pop();
         }
-        Some(Ok(
-            String::from_utf8(buf).map_err(|e| format!("not UTF-8: {e}"))
-        ))
+        Ok(Some(Ok(())))
     }
 
-    /// Reads and decodes the next JSON document: a line, or lines until a document is
-    /// complete. Each document is decoded once: an incomplete one (a pretty-printed
-    /// EventList) is only retried with the next line appended.
-    #[allow(clippy::type_complexity)]
-    fn next_document(&mut self) -> Option<std::io::Result<(usize, Result<Value, String>)>> {
-        loop {
-            let text = match self.next_line()? {
-                Ok(Ok(t)) => t,
-                Ok(Err(reason)) => return Some(Ok((self.line, Err(reason)))),
-                Err(e) => return Some(Err(e)),
+    /// The next line as text, for a document that goes on over several lines.
+    fn more(&mut self) -> std::io::Result<Option<Line>> {
+        let mut buf = Vec::new();
+        Ok(self.next_line(&mut buf)?.map(|line| {
+            line.and_then(|()| String::from_utf8(buf).map_err(|e| format!("not UTF-8: {e}")))
+        }))
+    }
+
+    /// Hands every event of the log to `f`, in order. Malformed documents are recorded
+    /// in [`AuditLog::stats`] and skipped; an I/O error (a truncated gzip stream) ends
+    /// the log and is returned.
+    pub fn for_each(&mut self, mut f: impl FnMut(&AuditEvent<'_>)) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(4096);
+        while let Some(line) = self.next_line(&mut buf)? {
+            let start = self.line;
+            if let Err(reason) = line {
+                self.decoder.malformed(start, reason);
+                continue;
+            }
+            let text = match std::str::from_utf8(&buf) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.decoder.malformed(start, format!("not UTF-8: {e}"));
+                    continue;
+                }
             };
             if text.trim().is_empty() {
                 continue;
             }
-            let start = self.line;
-            let mut doc = text;
+            // The common case: the line is the document, read in place.
+            if self.decoder.document(start, text, &mut f) == Outcome::Done {
+                continue;
+            }
+            // A document over several lines (a pretty-printed EventList): gather lines
+            // until it is whole. Each try that fails early costs little; the document is
+            // decoded in full once.
+            let mut doc = text.to_string();
             loop {
+                let more = match self.more()? {
+                    Some(Ok(more)) => more,
+                    Some(Err(reason)) => {
+                        self.decoder.malformed(start, reason);
+                        break;
+                    }
+                    None => {
+                        self.decoder
+                            .malformed(start, "not JSON: the log ends inside a document".into());
+                        break;
+                    }
+                };
+                doc.push('\n');
+                doc.push_str(&more);
                 if doc.len() > MAX_DOCUMENT_BYTES {
                     let message = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
-                    return Some(Ok((start, Err(message))));
+                    self.decoder.malformed(start, message);
+                    break;
                 }
-                let e = match serde_json::from_str::<Value>(&doc) {
-                    Ok(v) => return Some(Ok((start, Ok(v)))),
-                    Err(e) => e,
-                };
-                if !e.is_eof() {
-                    return Some(Ok((start, Err(format!("not JSON: {e}")))));
-                }
-                match self.next_line() {
-                    Some(Ok(Ok(more))) => {
-                        doc.push('\n');
-                        doc.push_str(&more);
-                    }
-                    Some(Ok(Err(reason))) => return Some(Ok((start, Err(reason)))),
-                    Some(Err(e)) => return Some(Err(e)),
-                    None => return Some(Ok((start, Err(format!("not JSON: {e}"))))),
+                if self.decoder.document(start, &doc, &mut f) == Outcome::Done {
+                    break;
                 }
             }
         }
-    }
-
-    /// Queues the events of one decoded document, or records why it has none.
-    fn take(&mut self, line: usize, value: Value) {
-        // AKS diagnostic logs: the event is a JSON string inside the record.
-        let value = match value.get("category").and_then(Value::as_str) {
-            Some("kube-audit" | "kube-audit-admin") => {
-                let Some(log) = value
-                    .get("properties")
-                    .and_then(|p| p.get("log"))
-                    .and_then(Value::as_str)
-                else {
-                    return self
-                        .malformed(line, "AKS kube-audit record without properties.log".into());
-                };
-                match serde_json::from_str(log) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        return self
-                            .malformed(line, format!("AKS properties.log is not JSON: {e}"));
-                    }
-                }
-            }
-            Some(other) => {
-                return self.malformed(
-                    line,
-                    format!("AKS record of category {other:?}, not kube-audit"),
-                );
-            }
-            None => value,
-        };
-        match value.get("kind").and_then(Value::as_str) {
-            Some("Event") => self.push(line, value),
-            Some("EventList") => {
-                let Some(Value::Array(items)) = value.get("items").cloned() else {
-                    return self.malformed(line, "EventList without items".into());
-                };
-                for item in items {
-                    self.push(line, item);
-                }
-            }
-            Some(kind) => self.malformed(
-                line,
-                format!("kind {kind:?} is not an audit Event or EventList"),
-            ),
-            None => self.malformed(line, "no kind: not an audit event".into()),
-        }
-    }
-
-    fn push(&mut self, line: usize, event: Value) {
-        let api = event
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !matches!(api, "audit.k8s.io/v1" | "audit.k8s.io/v1beta1") {
-            return self.malformed(
-                line,
-                format!("apiVersion {api:?} is not audit.k8s.io/v1 or v1beta1"),
-            );
-        }
-        let stage = event
-            .get("stage")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if !matches!(stage.as_str(), "ResponseComplete" | "Panic") {
-            self.stats.other_stages += 1;
-            return;
-        }
-        let id = event
-            .get("auditID")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if !id.is_empty() {
-            let key = (id, stage);
-            if !self.seen.insert(key.clone()) {
-                self.stats.duplicates += 1;
-                return;
-            }
-            self.order.push_back(key);
-            if self.order.len() > DEDUP_WINDOW
-                && let Some(old) = self.order.pop_front()
-            {
-                self.seen.remove(&old);
-            }
-        }
-        self.stats.events += 1;
-        self.pending.push_back(AuditEvent { value: event });
-    }
-}
-
-impl<R: Read> Iterator for AuditLog<R> {
-    type Item = std::io::Result<AuditEvent>;
-
-    /// The next event; an I/O error (a truncated gzip stream) ends the log.
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(e) = self.pending.pop_front() {
-                return Some(Ok(e));
-            }
-            match self.next_document()? {
-                Ok((line, Ok(value))) => self.take(line, value),
-                Ok((line, Err(reason))) => self.malformed(line, reason),
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        Ok(())
     }
 }
 
@@ -286,16 +401,10 @@ mod tests {
 
     fn read(text: &str) -> (Vec<String>, Stats) {
         let mut log = AuditLog::new(text.as_bytes());
-        let ids = log
-            .by_ref()
-            .map(|e| {
-                e.unwrap().value["auditID"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect();
-        (ids, log.stats)
+        let mut ids = Vec::new();
+        log.for_each(|e| ids.push(e.audit_id().to_string()))
+            .unwrap();
+        (ids, log.stats().clone())
     }
 
     #[test]
@@ -335,6 +444,38 @@ mod tests {
     }
 
     #[test]
+    fn a_reused_audit_id_is_not_a_duplicate_when_the_request_differs() {
+        // Clients choose audit IDs (the Audit-ID header): a later request reusing one is
+        // judged, while the same event logged twice is not.
+        let first = event("a", "ResponseComplete", "get");
+        let second = first
+            .replace(r#""verb":"get""#, r#""verb":"create""#)
+            .replace("}", r#","stageTimestamp":"2026-11-29T12:00:01.000002Z"}"#);
+        let (ids, stats) = read(&[first.clone(), second, first].join("\n"));
+        assert_eq!(ids, ["a", "a"]);
+        assert_eq!(stats.duplicates, 1);
+    }
+
+    #[test]
+    fn duplicates_are_remembered_for_at_least_the_window() {
+        let mut d = Decoder::new();
+        let mut n = 0;
+        let mut doc = |d: &mut Decoder, i: usize| {
+            let text = event(&i.to_string(), "ResponseComplete", "get");
+            d.document(1, &text, &mut |_| n += 1);
+        };
+        for i in 0..DEDUP_WINDOW + 10 {
+            doc(&mut d, i);
+        }
+        // Every one of the last DEDUP_WINDOW events is still known.
+        for i in 10..DEDUP_WINDOW + 10 {
+            doc(&mut d, i);
+        }
+        assert_eq!(d.stats.events, DEDUP_WINDOW + 10);
+        assert_eq!(d.stats.duplicates, DEDUP_WINDOW);
+    }
+
+    #[test]
     fn an_overlong_line_is_reported_and_skipped_without_being_kept() {
         let long = format!("{{\"kind\":\"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES + 10));
         let text = [
@@ -367,10 +508,11 @@ mod tests {
         .unwrap();
         let bytes = gz.finish().unwrap();
         let mut log = open(std::io::Cursor::new(bytes)).unwrap();
-        let events: Vec<AuditEvent> = log.by_ref().map(Result::unwrap).collect();
-        assert_eq!(events.len(), 1);
-        assert_eq!(log.stats.malformed.len(), 1);
-        assert_eq!(log.stats.malformed[0].line, 2);
+        let mut events = 0;
+        log.for_each(|_| events += 1).unwrap();
+        assert_eq!(events, 1);
+        assert_eq!(log.stats().malformed.len(), 1);
+        assert_eq!(log.stats().malformed[0].line, 2);
     }
 
     #[test]
@@ -385,10 +527,11 @@ mod tests {
             return;
         };
         let mut log = open(file).unwrap();
-        let events: Vec<AuditEvent> = log.by_ref().map(Result::unwrap).collect();
-        assert_eq!(log.stats.malformed, []);
+        let mut events = Vec::new();
+        log.for_each(|e| events.push(e.to_value())).unwrap();
+        assert_eq!(log.stats().malformed, []);
         assert_eq!(events.len(), 1);
-        let e = &events[0].value;
+        let e = &events[0];
         assert_eq!(e["auditID"], "ad26f7bc-f1c6-4097-90f1-e0924e12f257");
         assert_eq!(e["user"]["username"], "aksService");
         assert_eq!(e["objectRef"]["resource"], "leases");

@@ -8,7 +8,7 @@
 use crate::audit::{AuditEvent, AuditFields};
 use crate::eval::{self, Event, Field, FieldTable, Predicate, Scalar};
 use crate::rules::{Priority, RuleSet, RulesError};
-use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use vigil_core::{Alert, AuditDetails, Severity};
 
@@ -36,6 +36,11 @@ struct Compiled {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<Compiled>,
+    /// The rules an event of each verb can match, in rule order, for the verbs some
+    /// rule names; an event of any other verb meets only [`Engine::any_verb`].
+    by_verb: HashMap<String, Vec<usize>>,
+    /// The rules that do not require a verb.
+    any_verb: Vec<usize>,
 }
 
 /// The severity of a Falco priority.
@@ -168,7 +173,41 @@ impl Engine {
                 output,
             });
         }
-        Ok(Engine { rules })
+        Ok(Engine::indexed(rules))
+    }
+
+    /// Indexes `rules` by the verbs their conditions require.
+    fn indexed(rules: Vec<Compiled>) -> Engine {
+        let verb = AuditFields
+            .resolve("ka.verb", None)
+            .map(|f| f.id)
+            .unwrap_or(u32::MAX);
+        let required: Vec<Option<HashSet<String>>> = rules
+            .iter()
+            .map(|r| r.predicate.required_values(verb))
+            .collect();
+        let any_verb: Vec<usize> = (0..rules.len())
+            .filter(|&i| required.get(i).is_some_and(Option::is_none))
+            .collect();
+        let mut by_verb: HashMap<String, Vec<usize>> = HashMap::new();
+        for verbs in required.iter().flatten() {
+            for v in verbs {
+                by_verb.entry(v.clone()).or_default();
+            }
+        }
+        for (v, list) in &mut by_verb {
+            *list = (0..rules.len())
+                .filter(|&i| match required.get(i) {
+                    Some(Some(verbs)) => verbs.contains(v),
+                    _ => true,
+                })
+                .collect();
+        }
+        Engine {
+            rules,
+            by_verb,
+            any_verb,
+        }
     }
 
     /// How many rules are loaded.
@@ -182,16 +221,14 @@ impl Engine {
     }
 
     /// Judges one audit event, appending an alert per matching rule.
-    pub fn evaluate(&self, event: &AuditEvent, out: &mut Vec<Alert>) {
+    pub fn evaluate(&self, event: &AuditEvent<'_>, out: &mut Vec<Alert>) {
+        let candidates = self.by_verb.get(event.verb()).unwrap_or(&self.any_verb);
         let mut details: Option<AuditDetails> = None;
-        for rule in &self.rules {
+        for rule in candidates.iter().filter_map(|&i| self.rules.get(i)) {
             if !rule.predicate.matches(event) {
                 continue;
             }
-            let d = details
-                .get_or_insert_with(|| audit_details(&event.value))
-                .clone();
-            let namespace = str_at(&event.value, &["objectRef", "namespace"]).to_string();
+            let d = details.get_or_insert_with(|| audit_details(event)).clone();
             out.push(Alert {
                 dedup_key: Alert::dedup_key_of(&rule.id, &[&d.user, &d.verb, &d.object]),
                 rule_id: rule.id.clone(),
@@ -199,52 +236,20 @@ impl Engine {
                 severity: rule.severity,
                 mitre_tactic: rule.tactic.clone(),
                 mitre_technique: rule.technique.clone(),
-                time: ["stageTimestamp", "requestReceivedTimestamp"]
-                    .iter()
-                    .find_map(|k| event.value.get(*k).and_then(Value::as_str))
-                    .map(String::from),
+                time: event.time().map(String::from),
                 cluster: String::new(),
-                namespace,
+                namespace: event.namespace().to_string(),
                 output: render(&rule.output, event),
                 tags: rule.tags.clone(),
                 audit: Some(d),
-                evidence: vec![event.value.clone()],
+                evidence: vec![event.to_value()],
             });
         }
     }
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut node = v;
-    for k in path {
-        match node.get(k) {
-            Some(n) => node = n,
-            None => return "",
-        }
-    }
-    node.as_str().unwrap_or_default()
-}
-
-fn strings(v: &Value, path: &[&str]) -> Vec<String> {
-    let mut node = v;
-    for k in path {
-        match node.get(k) {
-            Some(n) => node = n,
-            None => return Vec::new(),
-        }
-    }
-    node.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(String::from))
-        .collect()
-}
-
-fn audit_details(e: &Value) -> AuditDetails {
-    let resource = str_at(e, &["objectRef", "resource"]);
-    let sub = str_at(e, &["objectRef", "subresource"]);
-    let ns = str_at(e, &["objectRef", "namespace"]);
-    let name = str_at(e, &["objectRef", "name"]);
+fn audit_details(e: &AuditEvent<'_>) -> AuditDetails {
+    let (resource, sub, ns, name) = (e.resource(), e.subresource(), e.namespace(), e.name());
     let mut object = resource.to_string();
     if !sub.is_empty() {
         object.push('/');
@@ -259,18 +264,15 @@ fn audit_details(e: &Value) -> AuditDetails {
         object.push_str(name);
     }
     AuditDetails {
-        user: str_at(e, &["user", "username"]).to_string(),
-        groups: strings(e, &["user", "groups"]),
-        verb: str_at(e, &["verb"]).to_string(),
-        uri: str_at(e, &["requestURI"]).to_string(),
-        source_ips: strings(e, &["sourceIPs"]),
-        user_agent: str_at(e, &["userAgent"]).to_string(),
+        user: e.user().to_string(),
+        groups: e.groups().map(String::from).collect(),
+        verb: e.verb().to_string(),
+        uri: e.uri().to_string(),
+        source_ips: e.source_ips().map(String::from).collect(),
+        user_agent: e.user_agent().to_string(),
         object,
-        response_code: e
-            .get("responseStatus")
-            .and_then(|r| r.get("code"))
-            .and_then(Value::as_i64),
-        audit_id: str_at(e, &["auditID"]).to_string(),
+        response_code: e.response_code(),
+        audit_id: e.audit_id().to_string(),
     }
 }
 
@@ -307,9 +309,7 @@ mod tests {
         set.load(RULES, Path::new("r.yaml")).unwrap();
         let engine = Engine::audit(&set).unwrap();
         assert_eq!(engine.len(), 1, "only k8s_audit rules");
-        let event = AuditEvent {
-            value: serde_json::from_str(EXEC).unwrap(),
-        };
+        let event = AuditEvent::parse(EXEC).unwrap();
         let mut out = Vec::new();
         engine.evaluate(&event, &mut out);
         assert_eq!(out.len(), 1);
@@ -329,9 +329,8 @@ mod tests {
         assert_eq!(a.time.as_deref(), Some("2026-11-29T12:00:01Z"));
         assert_eq!(a.evidence.len(), 1);
         // A get on the pod itself is a near miss.
-        let benign = AuditEvent {
-            value: serde_json::from_str(&EXEC.replace(r#","subresource":"exec""#, "")).unwrap(),
-        };
+        let benign_text = EXEC.replace(r#","subresource":"exec""#, "");
+        let benign = AuditEvent::parse(&benign_text).unwrap();
         let mut out = Vec::new();
         engine.evaluate(&benign, &mut out);
         assert!(out.is_empty());

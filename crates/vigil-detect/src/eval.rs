@@ -45,6 +45,13 @@ pub struct Field {
 pub trait FieldTable {
     /// Resolves `name` with its bracket argument, or says why not.
     fn resolve(&self, name: &str, arg: Option<&str>) -> Result<Field, String>;
+
+    /// A rough cost of reading `field` from an event (1 = a value at hand), so the
+    /// cheap tests of a conjunction run first and decide most events alone.
+    fn cost(&self, field: &Field) -> u32 {
+        let _ = field;
+        1
+    }
 }
 
 /// One value of a field.
@@ -95,6 +102,7 @@ pub struct Test {
     lower: bool,
     upper: bool,
     matcher: Matcher,
+    cost: u32,
 }
 
 #[derive(Debug)]
@@ -114,21 +122,21 @@ enum Matcher {
     InInt(HashSet<i64>, bool),
 }
 
-/// Compiles an expanded condition against `table`.
+/// Compiles an expanded condition against `table`. The operands of each `and` and `or`
+/// are put in order of cost, cheapest first: evaluation has no side effects, so the
+/// order changes only how soon an answer is found.
 pub fn compile(expr: &Expr, table: &dyn FieldTable) -> Result<Predicate, CompileError> {
+    let all = |items: &[Expr]| -> Result<Vec<Predicate>, CompileError> {
+        let mut out = items
+            .iter()
+            .map(|e| compile(e, table))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by_key(Predicate::cost);
+        Ok(out)
+    };
     Ok(match expr {
-        Expr::And(items) => Predicate::And(
-            items
-                .iter()
-                .map(|e| compile(e, table))
-                .collect::<Result<_, _>>()?,
-        ),
-        Expr::Or(items) => Predicate::Or(
-            items
-                .iter()
-                .map(|e| compile(e, table))
-                .collect::<Result<_, _>>()?,
-        ),
+        Expr::And(items) => Predicate::And(all(items)?),
+        Expr::Or(items) => Predicate::Or(all(items)?),
         Expr::Not(inner) => Predicate::Not(Box::new(compile(inner, table)?)),
         Expr::Macro { name, span } => {
             return Err(CompileError {
@@ -255,11 +263,19 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
             }
         }
     };
+    let cost = table.cost(&field)
+        + match &matcher {
+            Matcher::Regex(_) => 8,
+            Matcher::Glob(..) | Matcher::PMatch(_) | Matcher::IContains(_) => 3,
+            _ => 0,
+        }
+        + if lower || upper { 3 } else { 0 };
     Ok(Test {
         field,
         lower,
         upper,
         matcher,
+        cost,
     })
 }
 
@@ -276,6 +292,45 @@ fn op_text(op: Op) -> &'static str {
 }
 
 impl Predicate {
+    /// The estimated cost of evaluating it in full.
+    pub fn cost(&self) -> u32 {
+        match self {
+            Predicate::And(items) | Predicate::Or(items) => items
+                .iter()
+                .map(Predicate::cost)
+                .fold(0, u32::saturating_add),
+            Predicate::Not(inner) => inner.cost(),
+            Predicate::Test(t) => t.cost,
+        }
+    }
+
+    /// The values field `id` must have for the condition to hold (a single-valued field
+    /// tested with `=` or `in` somewhere every match passes through), or `None` when any
+    /// value might do. Rules are indexed by these, so an event meets only the rules that
+    /// can match it.
+    pub fn required_values(&self, id: u32) -> Option<HashSet<String>> {
+        match self {
+            Predicate::Test(t) if t.field.id == id && !t.field.list && !t.lower && !t.upper => {
+                match &t.matcher {
+                    Matcher::StrEq(v, true) => Some(HashSet::from([v.clone()])),
+                    Matcher::InStr(set, _) => Some(set.clone()),
+                    _ => None,
+                }
+            }
+            // Every operand holds: the narrowest requirement of any of them.
+            Predicate::And(items) => items
+                .iter()
+                .filter_map(|p| p.required_values(id))
+                .reduce(|a, b| a.intersection(&b).cloned().collect()),
+            // One operand holds: all of them must require something.
+            Predicate::Or(items) => items.iter().try_fold(HashSet::new(), |mut acc, p| {
+                acc.extend(p.required_values(id)?);
+                Some(acc)
+            }),
+            _ => None,
+        }
+    }
+
     /// True when `event` satisfies the condition.
     pub fn matches(&self, event: &dyn Event) -> bool {
         match self {
@@ -485,6 +540,10 @@ mod tests {
                 name: name.into(),
             })
         }
+
+        fn cost(&self, field: &Field) -> u32 {
+            if field.id == 4 { 30 } else { 1 }
+        }
     }
 
     #[derive(Default)]
@@ -600,5 +659,55 @@ mod tests {
         ] {
             assert_eq!(glob(p, t), want, "{p} {t}");
         }
+    }
+
+    fn compiled(cond: &str) -> Predicate {
+        compile(&parse(cond).unwrap(), &Table).unwrap()
+    }
+
+    #[test]
+    fn required_values_follow_and_or_not() {
+        let verbs = |cond: &str| {
+            compiled(cond).required_values(0).map(|s| {
+                let mut v: Vec<String> = s.into_iter().collect();
+                v.sort();
+                v
+            })
+        };
+        assert_eq!(verbs("ka.verb = get"), Some(vec!["get".to_string()]));
+        assert_eq!(
+            verbs("ka.uri contains x and ka.verb in (get, list) and ka.verb != list"),
+            Some(vec!["get".into(), "list".into()])
+        );
+        assert_eq!(
+            verbs("ka.verb in (get, list) and ka.verb in (list, watch)"),
+            Some(vec!["list".into()])
+        );
+        assert_eq!(
+            verbs("ka.verb = create or (ka.verb = patch and ka.response.code = 200)"),
+            Some(vec!["create".into(), "patch".into()])
+        );
+        for any in [
+            "ka.verb = create or ka.response.code = 200",
+            "not ka.verb = get",
+            "ka.verb startswith g",
+            "tolower(ka.verb) = get",
+            "ka.uri = get",
+        ] {
+            assert_eq!(verbs(any), None, "{any}");
+        }
+    }
+
+    #[test]
+    fn cheap_operands_come_first_and_the_answer_is_the_same() {
+        let p = compiled("ka.uri regex \"^/api\" and ka.verb = get");
+        let Predicate::And(items) = &p else {
+            panic!("{p:?}")
+        };
+        let costs: Vec<u32> = items.iter().map(Predicate::cost).collect();
+        assert_eq!(costs, [1, 38]);
+        assert!(!p.matches(&event()));
+        assert!(compiled("ka.uri regex \"^/api\" or ka.verb = get").matches(&event()));
+        assert!(compiled("ka.uri regex \"^/api\" and ka.verb = create").matches(&event()));
     }
 }

@@ -56,7 +56,8 @@ fn pod(spec: Value) -> Value {
 
 fn fired(engine: &Engine, e: Value) -> Vec<String> {
     let mut out = Vec::new();
-    engine.evaluate(&AuditEvent { value: e }, &mut out);
+    let text = e.to_string();
+    engine.evaluate(&AuditEvent::parse(&text).unwrap(), &mut out);
     out.into_iter().map(|a| a.rule_id).collect()
 }
 

@@ -111,30 +111,28 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         };
         let mut log =
             audit_log::open(reader).with_context(|| format!("reading {}", path.display()))?;
-        for event in log.by_ref() {
-            let event = event.with_context(|| format!("reading {}", path.display()))?;
+        log.for_each(|event| {
             if since.is_some() || until.is_some() {
-                let at = ["stageTimestamp", "requestReceivedTimestamp"]
-                    .iter()
-                    .find_map(|k| event.value.get(*k).and_then(|v| v.as_str()))
-                    .and_then(|t| parse_time(t).ok());
+                let at = event.time().and_then(|t| parse_time(t).ok());
                 let keep =
                     at.is_some_and(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u));
                 if !keep {
-                    continue;
+                    return;
                 }
             }
             events += 1;
-            engine.evaluate(&event, &mut alerts);
-        }
-        for m in &log.stats.malformed {
+            engine.evaluate(event, &mut alerts);
+        })
+        .with_context(|| format!("reading {}", path.display()))?;
+        let stats = log.stats();
+        for m in &stats.malformed {
             eprintln!("warning: {}:{}: {}", path.display(), m.line, m.reason);
         }
-        if log.stats.duplicates > 0 || log.stats.other_stages > 0 {
+        if stats.duplicates > 0 || stats.other_stages > 0 {
             tracing::info!(
                 file = %path.display(),
-                duplicates = log.stats.duplicates,
-                other_stages = log.stats.other_stages,
+                duplicates = stats.duplicates,
+                other_stages = stats.other_stages,
                 "events left out"
             );
         }

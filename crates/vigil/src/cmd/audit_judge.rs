@@ -41,31 +41,38 @@ impl RuleArgs {
     }
 }
 
-/// Judges every event `log` hands out. After each event, `emit` gets that event's
-/// alerts and the read's stats (to report malformed lines as they come); once more at
-/// the end with no alerts. Returns how many events were judged.
+/// Judges every event `log` hands out, passing each event's alerts to `emit` as soon as
+/// they are raised. Returns how many events were judged; the read's stats (malformed
+/// lines) are in `log.stats()` afterwards. After `emit` fails, the rest of the log is
+/// read but not judged, and the failure is returned.
 pub fn judge_log<R: Read>(
     log: &mut AuditLog<R>,
     engine: &Engine,
-    mut emit: impl FnMut(&[Alert], &mut Stats) -> Result<()>,
+    mut emit: impl FnMut(&[Alert]) -> Result<()>,
 ) -> Result<usize> {
     let mut alerts = Vec::new();
     let mut events = 0;
-    while let Some(event) = log.next() {
-        let event = event.context("reading the audit log")?;
+    let mut failed: Option<anyhow::Error> = None;
+    log.for_each(|event| {
+        if failed.is_some() {
+            return;
+        }
         events += 1;
-        engine.evaluate(&event, &mut alerts);
-        emit(&alerts, &mut log.stats)?;
-        alerts.clear();
-    }
-    emit(&[], &mut log.stats)?;
-    Ok(events)
+        engine.evaluate(event, &mut alerts);
+        if !alerts.is_empty() {
+            if let Err(e) = emit(&alerts) {
+                failed = Some(e);
+            }
+            alerts.clear();
+        }
+    })
+    .context("reading the audit log")?;
+    failed.map_or(Ok(events), Err)
 }
 
-/// Prints the malformed lines recorded so far as warnings, and forgets them, so a
-/// follow that runs for weeks keeps no growing list.
-pub fn report_malformed(source: &str, stats: &mut Stats) {
-    for m in stats.malformed.drain(..) {
+/// Prints the malformed lines of a read as warnings.
+pub fn report_malformed(source: &str, stats: &Stats) {
+    for m in &stats.malformed {
         eprintln!("warning: {source}:{}: {}", m.line, m.reason);
     }
 }
@@ -198,12 +205,8 @@ mod tests {
         let mut log = AuditLog::new(text.as_bytes());
         let buf = Shared::default();
         let mut writer = AlertWriter::new(AlertFormat::Table, Box::new(buf.clone()));
-        let mut bad = 0;
-        let events = judge_log(&mut log, &engine, |alerts, stats| {
-            bad += stats.malformed.drain(..).count();
-            Ok(writer.write(alerts)?)
-        })
-        .unwrap();
+        let events = judge_log(&mut log, &engine, |alerts| Ok(writer.write(alerts)?)).unwrap();
+        let bad = log.stats().malformed.len();
         assert_eq!((events, bad, writer.written), (1, 1, 1));
         let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = out.lines().collect();

@@ -257,19 +257,18 @@ fn judge_batches(
 fn judge_batch(engine: &Engine, writer: &mut AlertWriter, body: &[u8]) -> Verdict {
     let mut verdict = Verdict::default();
     let mut log = AuditLog::new(body);
-    let judged = audit_judge::judge_log(&mut log, engine, |alerts, stats| {
-        for m in stats.malformed.drain(..) {
-            verdict.malformed += 1;
-            if verdict.reasons.len() < REASONS_QUOTED {
-                verdict
-                    .reasons
-                    .push(format!("line {}: {}", m.line, m.reason));
-            }
-        }
+    let judged = audit_judge::judge_log(&mut log, engine, |alerts| {
         writer.write(alerts).context("writing alerts")?;
         verdict.alerts += alerts.len();
         Ok(())
     });
+    let malformed = &log.stats().malformed;
+    verdict.malformed = malformed.len();
+    verdict.reasons = malformed
+        .iter()
+        .take(REASONS_QUOTED)
+        .map(|m| format!("line {}: {}", m.line, m.reason))
+        .collect();
     match judged {
         Ok(events) => verdict.events = events,
         Err(e) => {

@@ -19,8 +19,9 @@ file's last lines are read, then the new file from its start) and truncation (re
 from the start); a FILE that does not exist yet is waited for. Plain-text logs only (the \
 API server's --audit-log-path); judge rotated .gz files with `vigil audit scan`.
 
-Alerts are written and flushed one by one as events arrive. Ctrl-C or SIGTERM stops it \
-cleanly with a summary on stderr.
+Alerts are written and flushed one by one as events arrive. Malformed lines are reported \
+with their line numbers when their file is rotated away and at stop. Ctrl-C or SIGTERM \
+stops it cleanly with a summary on stderr.
 
 Examples:
   vigil audit tail /var/log/kubernetes/audit/audit.log
@@ -76,8 +77,7 @@ pub fn tail(args: TailArgs) -> Result<ExitCode> {
     // at each rotation (the follow reports end of file there).
     loop {
         let mut log = AuditLog::new(&mut follow);
-        events += audit_judge::judge_log(&mut log, &engine, |alerts, stats| {
-            audit_judge::report_malformed(&name, stats);
+        events += audit_judge::judge_log(&mut log, &engine, |alerts| {
             match writer.write(alerts) {
                 // `vigil audit tail FILE | head`: the reader is gone, stop.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -88,6 +88,8 @@ pub fn tail(args: TailArgs) -> Result<ExitCode> {
             }
         })
         .with_context(|| format!("following {name}"))?;
+        // Line numbers are this file's: the reader starts afresh at each rotation.
+        audit_judge::report_malformed(&name, log.stats());
         if follow.stopped() {
             break;
         }
