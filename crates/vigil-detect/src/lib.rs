@@ -30,6 +30,7 @@ pub mod condition;
 pub mod csr;
 pub mod engine;
 pub mod eval;
+pub mod follow;
 pub mod jsonpatch;
 pub mod net;
 pub mod rules;

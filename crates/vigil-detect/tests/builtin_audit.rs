@@ -199,7 +199,8 @@ fn every_builtin_has_a_true_positive_and_a_near_miss() {
                 "alice",
                 "create",
                 "pods",
-                json!({"objectRef": {"subresource": "exec"}, "responseStatus": {"code": 201}}),
+                // A streaming session is logged with 101 Switching Protocols.
+                json!({"objectRef": {"subresource": "exec"}, "responseStatus": {"code": 101}}),
             ),
             event(
                 "alice",

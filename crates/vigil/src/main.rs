@@ -1,8 +1,10 @@
 //! `vigil`: open-source container security in one binary.
 
 mod cmd;
+mod listen;
 mod logging;
 mod progress;
+mod signal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

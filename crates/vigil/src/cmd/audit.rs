@@ -23,6 +23,10 @@ pub struct Args {
 pub enum Command {
     /// Judge audit log files with the built-in detections and your rules files.
     Scan(ScanArgs),
+    /// Follow a growing audit log (`tail -F`) and raise alerts as events are written.
+    Tail(crate::cmd::audit_tail::TailArgs),
+    /// Receive the API server's audit webhook (EventList POSTs) and raise alerts.
+    Serve(Box<crate::cmd::audit_serve::ServeArgs>),
 }
 
 /// `vigil audit scan` arguments.
@@ -84,6 +88,8 @@ pub struct ScanArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Scan(a) => scan(a),
+        Command::Tail(a) => crate::cmd::audit_tail::tail(a),
+        Command::Serve(a) => crate::cmd::audit_serve::serve(*a),
     }
 }
 

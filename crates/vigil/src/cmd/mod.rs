@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod audit_judge;
+pub mod audit_serve;
+pub mod audit_tail;
 pub mod db;
 pub mod demo;
 pub mod image;
