@@ -273,11 +273,22 @@ type Line = Result<String, String>;
 impl<R: Read> AuditLog<R> {
     /// Reads an uncompressed log.
     pub fn new(reader: R) -> AuditLog<R> {
+        AuditLog::with_decoder(reader, Decoder::new())
+    }
+
+    /// Reads an uncompressed log that continues a stream `decoder` has seen (webhook
+    /// batches, say), so duplicates are found across them.
+    pub fn with_decoder(reader: R, decoder: Decoder) -> AuditLog<R> {
         AuditLog {
             reader: BufReader::with_capacity(256 << 10, reader),
             line: 0,
-            decoder: Decoder::new(),
+            decoder,
         }
+    }
+
+    /// The decoder, to read the stream's next part with.
+    pub fn into_decoder(self) -> Decoder {
+        self.decoder
     }
 
     /// What has been seen so far.

@@ -22,17 +22,56 @@ enum Part {
 /// A rule ready to run.
 #[derive(Debug)]
 struct Compiled {
-    id: String,
-    name: String,
-    severity: Severity,
-    tags: Vec<String>,
-    tactic: Option<String>,
-    technique: Option<String>,
+    meta: RuleMeta,
     predicate: Predicate,
     output: Vec<Part>,
-    // Carried into alerts as they are.
-    description: String,
-    remediation: String,
+}
+
+/// What an alert says about the rule that raised it.
+#[derive(Debug, Clone)]
+pub struct RuleMeta {
+    /// Stable id (`K8S-AUDIT-...`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// MITRE ATT&CK tactic.
+    pub tactic: Option<String>,
+    /// MITRE ATT&CK technique id.
+    pub technique: Option<String>,
+    /// What it detects.
+    pub description: String,
+    /// How to respond.
+    pub remediation: String,
+}
+
+impl RuleMeta {
+    /// The alert this rule raises on `event`, saying `output`.
+    pub fn alert(&self, event: &AuditEvent<'_>, details: AuditDetails, output: String) -> Alert {
+        Alert {
+            dedup_key: Alert::dedup_key_of(
+                &self.id,
+                &[&details.user, &details.verb, &details.object],
+            ),
+            rule_id: self.id.clone(),
+            rule: self.name.clone(),
+            severity: self.severity,
+            mitre_tactic: self.tactic.clone(),
+            mitre_technique: self.technique.clone(),
+            time: event.time().map(String::from),
+            cluster: String::new(),
+            namespace: event.namespace().to_string(),
+            output,
+            description: self.description.clone(),
+            remediation: self.remediation.clone(),
+            tags: self.tags.clone(),
+            audit: Some(details),
+            evidence: vec![event.to_value()],
+        }
+    }
 }
 
 /// Compiled rules for one event source.
@@ -59,7 +98,7 @@ pub fn severity(p: Priority) -> Severity {
 
 /// MITRE ATT&CK tactic and technique from Falco-style tags: `mitre_privilege_escalation`
 /// → `Privilege Escalation`; `T1611` or `T1552.007` → the technique.
-fn mitre(tags: &[String]) -> (Option<String>, Option<String>) {
+pub fn mitre(tags: &[String]) -> (Option<String>, Option<String>) {
     let tactic = tags.iter().find_map(|t| t.strip_prefix("mitre_")).map(|t| {
         t.split('_')
             .map(|w| {
@@ -162,20 +201,22 @@ impl Engine {
             let output = compile_output(&rule.output, &AuditFields).map_err(fail)?;
             let (tactic, technique) = mitre(&rule.tags);
             rules.push(Compiled {
-                id: if rule.id.is_empty() {
-                    rule.name.clone()
-                } else {
-                    rule.id.clone()
+                meta: RuleMeta {
+                    id: if rule.id.is_empty() {
+                        rule.name.clone()
+                    } else {
+                        rule.id.clone()
+                    },
+                    name: rule.name.clone(),
+                    severity: severity(rule.priority),
+                    tags: rule.tags.clone(),
+                    tactic,
+                    technique,
+                    description: rule.desc.trim().to_string(),
+                    remediation: rule.remediation.trim().to_string(),
                 },
-                name: rule.name.clone(),
-                severity: severity(rule.priority),
-                tags: rule.tags.clone(),
-                tactic,
-                technique,
                 predicate,
                 output,
-                description: rule.desc.trim().to_string(),
-                remediation: rule.remediation.trim().to_string(),
             });
         }
         Ok(Engine::indexed(rules))
@@ -234,28 +275,13 @@ impl Engine {
                 continue;
             }
             let d = details.get_or_insert_with(|| audit_details(event)).clone();
-            out.push(Alert {
-                dedup_key: Alert::dedup_key_of(&rule.id, &[&d.user, &d.verb, &d.object]),
-                rule_id: rule.id.clone(),
-                rule: rule.name.clone(),
-                severity: rule.severity,
-                mitre_tactic: rule.tactic.clone(),
-                mitre_technique: rule.technique.clone(),
-                time: event.time().map(String::from),
-                cluster: String::new(),
-                namespace: event.namespace().to_string(),
-                output: render(&rule.output, event),
-                description: rule.description.clone(),
-                remediation: rule.remediation.clone(),
-                tags: rule.tags.clone(),
-                audit: Some(d),
-                evidence: vec![event.to_value()],
-            });
+            out.push(rule.meta.alert(event, d, render(&rule.output, event)));
         }
     }
 }
 
-fn audit_details(e: &AuditEvent<'_>) -> AuditDetails {
+/// Who did what to which object, as alerts on audit events say it.
+pub fn audit_details(e: &AuditEvent<'_>) -> AuditDetails {
     let (resource, sub, ns, name) = (e.resource(), e.subresource(), e.namespace(), e.name());
     let mut object = resource.to_string();
     if !sub.is_empty() {

@@ -28,12 +28,14 @@ pub mod audit;
 pub mod audit_log;
 pub mod condition;
 pub mod csr;
+pub mod detector;
 pub mod engine;
 pub mod eval;
 pub mod follow;
 pub mod jsonpatch;
 pub mod net;
 pub mod rules;
+pub mod stateful;
 
 /// Vigil's built-in control-plane detections (`rules/k8s_audit.yaml`), in Falco's format.
 pub const BUILTIN_AUDIT_RULES: &str = include_str!("../rules/k8s_audit.yaml");

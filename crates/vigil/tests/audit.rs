@@ -93,12 +93,17 @@ fn builtin_detections_on_a_gzip_log_with_a_bad_line() {
                 "mallory".to_string()
             ),
             ("K8S-AUDIT-nodes-proxy".to_string(), "mallory".to_string()),
+            // Two hours after mallory was first seen, nodes/proxy is new for mallory.
+            (
+                "K8S-AUDIT-first-seen-operation".to_string(),
+                "mallory".to_string()
+            ),
         ]
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("audit.log.gz:3: not JSON"), "{stderr}");
     assert!(
-        stderr.contains("4 events judged by 24 rules: 3 alerts"),
+        stderr.contains("4 events judged by 26 rules: 4 alerts"),
         "{stderr}"
     );
     let first = &alerts(&out)[0];
@@ -294,6 +299,7 @@ fn ocsf_detection_findings() {
         log.to_str().unwrap(),
         "--format",
         "ocsf",
+        "--no-stateful",
         "-o",
         findings_path.to_str().unwrap(),
     ]);
@@ -343,4 +349,82 @@ fn ocsf_detection_findings() {
             .unwrap()
             .contains("pods/exec")
     );
+}
+
+#[test]
+fn stateful_detections_first_seen_and_bursts() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = |s: u32| {
+        format!(
+            "2026-11-29T{:02}:{:02}:{:02}Z",
+            10 + s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    };
+    let mut lines = vec![event("a", &t(0), "ci-bot", "create", "deployments", None)];
+    // Half an hour later, still learning: nothing. Two hours later: new.
+    lines.push(event("b", &t(1800), "ci-bot", "patch", "deployments", None));
+    lines.push(event("c", &t(7200), "ci-bot", "delete", "secrets", None));
+    // 60 secret reads in 30 seconds by one identity.
+    for i in 0..60 {
+        lines.push(event(
+            &format!("r{i}"),
+            &t(8000 + i / 2),
+            "scanner",
+            "get",
+            "secrets",
+            None,
+        ));
+    }
+    let path = dir.path().join("audit.log");
+    let text: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&path, text.join("\n")).unwrap();
+    let ids = |extra: &[&str]| {
+        let mut args = vec!["audit", "scan", path.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = vigil(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        alerts(&out)
+            .iter()
+            .filter(|a| {
+                a["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t == "stateful")
+            })
+            .map(|a| {
+                format!(
+                    "{} {}",
+                    a["rule_id"].as_str().unwrap(),
+                    a["audit"]["user"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&[]),
+        [
+            "K8S-AUDIT-first-seen-operation ci-bot",
+            "K8S-AUDIT-enumeration-burst scanner"
+        ]
+    );
+    assert!(ids(&["--no-stateful"]).is_empty());
+    // A longer learning period makes the delete part of the baseline; a higher threshold
+    // is not reached.
+    assert!(ids(&["--learn-for", "86400", "--burst-count", "100"]).is_empty());
+    let bad = vigil(&[
+        "audit",
+        "scan",
+        path.to_str().unwrap(),
+        "--burst-count",
+        "1",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--burst-count must be at least 2"));
 }

@@ -1,15 +1,14 @@
 //! `vigil audit`: control-plane threat detection on Kubernetes audit logs.
 
+use crate::cmd::audit_judge::RuleArgs;
 use crate::cmd::sbom::write_output;
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_core::Alert;
 use vigil_core::format::ocsf::{self, Product};
 use vigil_core::format::text;
 use vigil_detect::audit_log;
-use vigil_detect::engine::Engine;
-use vigil_detect::rules::RuleSet;
 
 /// `vigil audit` arguments.
 #[derive(clap::Args, Debug)]
@@ -57,19 +56,11 @@ pub struct ScanArgs {
     /// Audit log files (`-` for standard input).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Rules file in Falco's format, loaded after the built-ins. Repeatable.
-    #[arg(long = "rules", value_name = "FILE")]
-    pub rules: Vec<PathBuf>,
-    /// Do not load the built-in detections.
-    #[arg(long)]
-    pub no_builtin: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Output: a table, JSON lines of alerts, or JSON lines of OCSF Detection Findings.
     #[arg(long, default_value = "table", value_parser = ["table", "json", "ocsf"])]
     pub format: String,
-    /// Threat-intelligence addresses: one IP or CIDR network per line, `#` comments;
-    /// added to the `threat_intel_ips` list. Repeatable.
-    #[arg(long = "threat-intel", value_name = "FILE")]
-    pub threat_intel: Vec<PathBuf>,
     /// Write the output to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -98,45 +89,8 @@ fn parse_time(s: &str) -> Result<time::OffsetDateTime> {
         .with_context(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-11-29T12:00:00Z)"))
 }
 
-/// The built-in rules list that `--threat-intel` fills.
-const THREAT_INTEL_LIST: &str = "threat_intel_ips";
-
-/// Largest threat-intelligence file read.
-const MAX_THREAT_INTEL_BYTES: u64 = 64 << 20;
-
-/// The entries of a threat-intelligence file, or an error naming the file and the line.
-fn read_threat_intel(path: &Path) -> Result<Vec<String>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if meta.len() > MAX_THREAT_INTEL_BYTES {
-        anyhow::bail!(
-            "{}: larger than {} MiB",
-            path.display(),
-            MAX_THREAT_INTEL_BYTES >> 20
-        );
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let entries = vigil_detect::net::parse_list(&text)
-        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))?;
-    tracing::info!(file = %path.display(), entries = entries.len(), "threat intelligence");
-    Ok(entries)
-}
-
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    let mut set = RuleSet::default();
-    if !args.no_builtin {
-        set.load(
-            vigil_detect::BUILTIN_AUDIT_RULES,
-            std::path::Path::new("<built-in k8s_audit.yaml>"),
-        )?;
-    }
-    for path in &args.rules {
-        set.load_file(path)?;
-    }
-    for path in &args.threat_intel {
-        set.extend_list(THREAT_INTEL_LIST, read_threat_intel(path)?);
-    }
-    let engine = Engine::audit(&set)?;
+    let mut detector = args.rules.detector()?;
     let since = args.since.as_deref().map(parse_time).transpose()?;
     let until = args.until.as_deref().map(parse_time).transpose()?;
     let mut alerts: Vec<Alert> = Vec::new();
@@ -161,7 +115,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
                 }
             }
             events += 1;
-            engine.evaluate(event, &mut alerts);
+            detector.judge(event, &mut alerts);
         })
         .with_context(|| format!("reading {}", path.display()))?;
         let stats = log.stats();
@@ -227,7 +181,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     })?;
     eprintln!(
         "{events} events judged by {} rules: {} alerts",
-        engine.len(),
+        detector.len(),
         alerts.len()
     );
     Ok(if !alerts.is_empty() && args.exit_code != 0 {

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use vigil_core::Alert;
 use vigil_core::format::text;
 use vigil_detect::audit_log::{AuditLog, Stats};
+use vigil_detect::detector::Detector;
 use vigil_detect::engine::Engine;
 use vigil_detect::rules::RuleSet;
+use vigil_detect::stateful::Limits;
 
-/// Which rules judge the events.
+/// Which detections judge the events.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RuleArgs {
     /// Rules file in Falco's format, loaded after the built-ins. Repeatable.
@@ -22,6 +24,37 @@ pub struct RuleArgs {
     /// Do not load the built-in detections.
     #[arg(long)]
     pub no_builtin: bool,
+    /// Threat-intelligence addresses: one IP or CIDR network per line, `#` comments;
+    /// added to the `threat_intel_ips` list. Repeatable.
+    #[arg(long = "threat-intel", value_name = "FILE")]
+    pub threat_intel: Vec<PathBuf>,
+    /// Turn off the stateful detections (first-seen operations, enumeration bursts).
+    #[arg(long)]
+    pub no_stateful: bool,
+    /// How long each identity's operations are learned before new ones are reported.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub learn_for: i64,
+    /// Reads of secrets or RBAC objects by one identity that make a burst...
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub burst_count: usize,
+    /// ...within this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub burst_window: i64,
+}
+
+impl Default for RuleArgs {
+    /// What the flags default to.
+    fn default() -> RuleArgs {
+        RuleArgs {
+            rules: Vec::new(),
+            no_builtin: false,
+            threat_intel: Vec::new(),
+            no_stateful: false,
+            learn_for: 3600,
+            burst_count: 50,
+            burst_window: 60,
+        }
+    }
 }
 
 impl RuleArgs {
@@ -37,8 +70,52 @@ impl RuleArgs {
         for path in &self.rules {
             set.load_file(path)?;
         }
+        for path in &self.threat_intel {
+            set.extend_list(THREAT_INTEL_LIST, read_threat_intel(path)?);
+        }
         Ok(Engine::audit(&set)?)
     }
+
+    /// The rules and, unless turned off, the stateful detections.
+    pub fn detector(&self) -> Result<Detector> {
+        if self.burst_count < 2 || self.burst_window < 1 || self.learn_for < 0 {
+            anyhow::bail!(
+                "--burst-count must be at least 2, --burst-window at least 1 second, and \
+                 --learn-for not negative"
+            );
+        }
+        let limits = (!self.no_stateful).then(|| Limits {
+            learn_secs: self.learn_for,
+            burst_count: self.burst_count,
+            burst_secs: self.burst_window,
+            ..Limits::default()
+        });
+        Ok(Detector::new(self.engine()?, limits))
+    }
+}
+
+/// The built-in rules list that `--threat-intel` fills.
+const THREAT_INTEL_LIST: &str = "threat_intel_ips";
+
+/// Largest threat-intelligence file read.
+const MAX_THREAT_INTEL_BYTES: u64 = 64 << 20;
+
+/// The entries of a threat-intelligence file, or an error naming the file and the line.
+fn read_threat_intel(path: &Path) -> Result<Vec<String>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > MAX_THREAT_INTEL_BYTES {
+        anyhow::bail!(
+            "{}: larger than {} MiB",
+            path.display(),
+            MAX_THREAT_INTEL_BYTES >> 20
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let entries = vigil_detect::net::parse_list(&text)
+        .map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", path.display()))?;
+    tracing::info!(file = %path.display(), entries = entries.len(), "threat intelligence");
+    Ok(entries)
 }
 
 /// Judges every event `log` hands out, passing each event's alerts to `emit` as soon as
@@ -47,7 +124,7 @@ impl RuleArgs {
 /// read but not judged, and the failure is returned.
 pub fn judge_log<R: Read>(
     log: &mut AuditLog<R>,
-    engine: &Engine,
+    detector: &mut Detector,
     mut emit: impl FnMut(&[Alert]) -> Result<()>,
 ) -> Result<usize> {
     let mut alerts = Vec::new();
@@ -58,7 +135,7 @@ pub fn judge_log<R: Read>(
             return;
         }
         events += 1;
-        engine.evaluate(event, &mut alerts);
+        detector.judge(event, &mut alerts);
         if !alerts.is_empty() {
             if let Err(e) = emit(&alerts) {
                 failed = Some(e);
@@ -195,17 +272,13 @@ mod tests {
 
     #[test]
     fn judged_alerts_stream_out_and_bad_lines_are_counted() {
-        let engine = RuleArgs {
-            rules: vec![],
-            no_builtin: false,
-        }
-        .engine()
-        .unwrap();
+        let mut detector = RuleArgs::default().detector().unwrap();
         let text = format!("{EXEC}\nnot json\n");
         let mut log = AuditLog::new(text.as_bytes());
         let buf = Shared::default();
         let mut writer = AlertWriter::new(AlertFormat::Table, Box::new(buf.clone()));
-        let events = judge_log(&mut log, &engine, |alerts| Ok(writer.write(alerts)?)).unwrap();
+        let events =
+            judge_log(&mut log, &mut detector, |alerts| Ok(writer.write(alerts)?)).unwrap();
         let bad = log.stats().malformed.len();
         assert_eq!((events, bad, writer.written), (1, 1, 1));
         let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();

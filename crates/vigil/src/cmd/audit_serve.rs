@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use vigil_detect::audit_log::AuditLog;
-use vigil_detect::engine::Engine;
+use vigil_detect::audit_log::{AuditLog, Decoder};
+use vigil_detect::detector::Detector;
 
 /// `vigil audit serve` arguments.
 #[derive(clap::Args, Debug)]
@@ -171,13 +171,13 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         tracing::warn!("no bearer token: every client that reaches {addr} may send events");
     }
-    let engine = args.rules.engine()?;
-    let rules = engine.len();
+    let detector = args.rules.detector()?;
+    let rules = detector.len();
     let writer = AlertWriter::open(args.format, args.output.as_deref())?;
     let (queue, batches) = mpsc::channel(args.queue.max(1));
     let judge = std::thread::Builder::new()
         .name("audit-judge".into())
-        .spawn(move || judge_batches(&engine, writer, batches))
+        .spawn(move || judge_batches(detector, writer, batches))
         .context("starting the judge thread")?;
     let state = Arc::new(State {
         tokens,
@@ -236,13 +236,16 @@ struct Totals {
 
 /// The judge thread: batches in arrival order, until every sender is gone.
 fn judge_batches(
-    engine: &Engine,
+    mut detector: Detector,
     mut writer: AlertWriter,
     mut batches: mpsc::Receiver<Batch>,
 ) -> Totals {
     let mut totals = Totals::default();
+    // One decoder for the whole stream: a batch the API server sends again (after a
+    // timeout, say) is a duplicate, not new events.
+    let mut decoder = Decoder::new();
     while let Some(batch) = batches.blocking_recv() {
-        let verdict = judge_batch(engine, &mut writer, &batch.body);
+        let verdict = judge_batch(&mut detector, &mut decoder, &mut writer, &batch.body);
         totals.batches += 1;
         totals.events += verdict.events as u64;
         totals.alerts += verdict.alerts as u64;
@@ -254,15 +257,21 @@ fn judge_batches(
 }
 
 /// Decodes and judges one request body, writing its alerts.
-fn judge_batch(engine: &Engine, writer: &mut AlertWriter, body: &[u8]) -> Verdict {
+fn judge_batch(
+    detector: &mut Detector,
+    decoder: &mut Decoder,
+    writer: &mut AlertWriter,
+    body: &[u8],
+) -> Verdict {
     let mut verdict = Verdict::default();
-    let mut log = AuditLog::new(body);
-    let judged = audit_judge::judge_log(&mut log, engine, |alerts| {
+    let mut log = AuditLog::with_decoder(body, std::mem::take(decoder));
+    let judged = audit_judge::judge_log(&mut log, detector, |alerts| {
         writer.write(alerts).context("writing alerts")?;
         verdict.alerts += alerts.len();
         Ok(())
     });
-    let malformed = &log.stats().malformed;
+    *decoder = log.into_decoder();
+    let malformed = std::mem::take(&mut decoder.stats.malformed);
     verdict.malformed = malformed.len();
     verdict.reasons = malformed
         .iter()
@@ -574,14 +583,9 @@ mod tests {
 
     /// A judge thread over the built-in rules whose alerts are dropped.
     fn judge(rx: mpsc::Receiver<Batch>) -> std::thread::JoinHandle<Totals> {
-        let engine = RuleArgs {
-            rules: vec![],
-            no_builtin: false,
-        }
-        .engine()
-        .unwrap();
+        let detector = RuleArgs::default().detector().unwrap();
         let writer = AlertWriter::new(AlertFormat::Json, Box::new(std::io::sink()));
-        std::thread::spawn(move || judge_batches(&engine, writer, rx))
+        std::thread::spawn(move || judge_batches(detector, writer, rx))
     }
 
     #[tokio::test]

@@ -50,7 +50,7 @@ pub struct TailArgs {
 
 /// Runs `vigil audit tail`.
 pub fn tail(args: TailArgs) -> Result<ExitCode> {
-    let engine = args.rules.engine()?;
+    let mut detector = args.rules.detector()?;
     let stop = crate::signal::stop_flag()?;
     let start = if args.from_start {
         Start::Beginning
@@ -77,7 +77,7 @@ pub fn tail(args: TailArgs) -> Result<ExitCode> {
     // at each rotation (the follow reports end of file there).
     loop {
         let mut log = AuditLog::new(&mut follow);
-        events += audit_judge::judge_log(&mut log, &engine, |alerts| {
+        events += audit_judge::judge_log(&mut log, &mut detector, |alerts| {
             match writer.write(alerts) {
                 // `vigil audit tail FILE | head`: the reader is gone, stop.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -98,7 +98,7 @@ pub fn tail(args: TailArgs) -> Result<ExitCode> {
     let _ = writer.flush();
     eprintln!(
         "{events} events judged by {} rules: {} alerts",
-        engine.len(),
+        detector.len(),
         writer.written
     );
     Ok(ExitCode::SUCCESS)
