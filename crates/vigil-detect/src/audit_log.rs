@@ -346,56 +346,99 @@ impl<R: Read> AuditLog<R> {
     /// the log and is returned.
     pub fn for_each(&mut self, mut f: impl FnMut(&AuditEvent<'_>)) -> std::io::Result<()> {
         let mut buf = Vec::with_capacity(4096);
-        while let Some(line) = self.next_line(&mut buf)? {
+        loop {
+            // The common case: a whole line in the read buffer, judged where it lies.
+            let AuditLog {
+                reader,
+                line,
+                decoder,
+            } = self;
+            let chunk = reader.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            if let Some(end) = memchr::memchr(b'\n', chunk) {
+                *line += 1;
+                let start = *line;
+                let text = chunk.get(..end).unwrap_or_default();
+                let incomplete = match Self::judge_line(decoder, start, text, &mut f) {
+                    Outcome::Done => None,
+                    Outcome::Incomplete => Some(String::from_utf8_lossy(text).into_owned()),
+                };
+                reader.consume(end + 1);
+                if let Some(doc) = incomplete {
+                    self.rest_of_document(start, doc, &mut f)?;
+                }
+                continue;
+            }
+            // A line across the buffer's end (or the last line, without a newline).
+            let Some(read) = self.next_line(&mut buf)? else {
+                return Ok(());
+            };
             let start = self.line;
-            if let Err(reason) = line {
+            if let Err(reason) = read {
                 self.decoder.malformed(start, reason);
                 continue;
             }
-            let text = match std::str::from_utf8(&buf) {
-                Ok(t) => t,
-                Err(e) => {
-                    self.decoder.malformed(start, format!("not UTF-8: {e}"));
-                    continue;
-                }
-            };
-            if text.trim().is_empty() {
-                continue;
-            }
-            // The common case: the line is the document, read in place.
-            if self.decoder.document(start, text, &mut f) == Outcome::Done {
-                continue;
-            }
-            // A document over several lines (a pretty-printed EventList): gather lines
-            // until it is whole. Each try that fails early costs little; the document is
-            // decoded in full once.
-            let mut doc = text.to_string();
-            loop {
-                let more = match self.more()? {
-                    Some(Ok(more)) => more,
-                    Some(Err(reason)) => {
-                        self.decoder.malformed(start, reason);
-                        break;
-                    }
-                    None => {
-                        self.decoder
-                            .malformed(start, "not JSON: the log ends inside a document".into());
-                        break;
-                    }
-                };
-                doc.push('\n');
-                doc.push_str(&more);
-                if doc.len() > MAX_DOCUMENT_BYTES {
-                    let message = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
-                    self.decoder.malformed(start, message);
-                    break;
-                }
-                if self.decoder.document(start, &doc, &mut f) == Outcome::Done {
-                    break;
-                }
+            if Self::judge_line(&mut self.decoder, start, &buf, &mut f) == Outcome::Incomplete {
+                let doc = String::from_utf8_lossy(&buf).into_owned();
+                self.rest_of_document(start, doc, &mut f)?;
             }
         }
-        Ok(())
+    }
+
+    /// Judges one line (without its newline); `Incomplete` when a document starts on it
+    /// and goes on.
+    fn judge_line(
+        decoder: &mut Decoder,
+        start: usize,
+        bytes: &[u8],
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) -> Outcome {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(text) if text.trim().is_empty() => Outcome::Done,
+            Ok(text) => decoder.document(start, text, f),
+            Err(e) => {
+                decoder.malformed(start, format!("not UTF-8: {e}"));
+                Outcome::Done
+            }
+        }
+    }
+
+    /// Gathers the lines of a document that goes on over several lines (a
+    /// pretty-printed EventList) until it is whole. Each try that fails early costs
+    /// little; the document is decoded in full once.
+    fn rest_of_document(
+        &mut self,
+        start: usize,
+        mut doc: String,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) -> std::io::Result<()> {
+        loop {
+            let more = match self.more()? {
+                Some(Ok(more)) => more,
+                Some(Err(reason)) => {
+                    self.decoder.malformed(start, reason);
+                    return Ok(());
+                }
+                None => {
+                    self.decoder
+                        .malformed(start, "not JSON: the log ends inside a document".into());
+                    return Ok(());
+                }
+            };
+            doc.push('\n');
+            doc.push_str(&more);
+            if doc.len() > MAX_DOCUMENT_BYTES {
+                let message = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
+                self.decoder.malformed(start, message);
+                return Ok(());
+            }
+            if self.decoder.document(start, &doc, f) == Outcome::Done {
+                return Ok(());
+            }
+        }
     }
 }
 

@@ -151,18 +151,22 @@ impl Stateful {
 
     /// Learns from `event` and appends an alert when it stands out.
     pub fn observe(&mut self, event: &AuditEvent<'_>, out: &mut Vec<vigil_core::Alert>) {
+        // Most events are neither (controllers reading): decide that before anything
+        // costs — the time is parsed only for the events that count.
+        let operation = sensitive_operation(event);
         let user = event.user();
+        let enumerates = enumerating(event) && !BURSTY_COMPONENTS.contains(&user);
+        if (operation.is_none() && !enumerates) || user.is_empty() {
+            return;
+        }
         let Some(now) = event.time().and_then(micros) else {
             return;
         };
-        if user.is_empty() {
-            return;
-        }
         let identity = identity(user);
-        if let Some(operation) = sensitive_operation(event) {
+        if let Some(operation) = operation {
             self.first_seen(event, &identity, &operation, now, out);
         }
-        if enumerating(event) && !BURSTY_COMPONENTS.contains(&user) {
+        if enumerates {
             self.burst(event, &identity, now, out);
         }
     }
@@ -275,13 +279,6 @@ fn identity(user: &str) -> String {
 /// writes, reads of secrets, exec/attach/port-forward/proxy, token requests.
 fn sensitive_operation(event: &AuditEvent<'_>) -> Option<String> {
     let (verb, resource, sub) = (event.verb(), event.resource(), event.subresource());
-    if resource.is_empty()
-        || !event
-            .response_code()
-            .is_some_and(|c| (200..300).contains(&c) || c == 101)
-    {
-        return None;
-    }
     let write = matches!(
         verb,
         "create" | "update" | "patch" | "delete" | "deletecollection"
@@ -290,15 +287,20 @@ fn sensitive_operation(event: &AuditEvent<'_>) -> Option<String> {
     let sensitive_sub = matches!(sub, "exec" | "attach" | "portforward" | "proxy" | "token");
     // Status updates and leases are controllers' heartbeat, not operations to learn.
     let heartbeat = sub == "status" || resource == "leases" || resource == "events";
-    if (write || secret_read || sensitive_sub) && !heartbeat {
-        Some(if sub.is_empty() {
-            format!("{verb} {resource}")
-        } else {
-            format!("{verb} {resource}/{sub}")
-        })
-    } else {
-        None
+    if !(write || secret_read || sensitive_sub) || heartbeat || resource.is_empty() {
+        return None;
     }
+    if !event
+        .response_code()
+        .is_some_and(|c| (200..300).contains(&c) || c == 101)
+    {
+        return None;
+    }
+    Some(if sub.is_empty() {
+        format!("{verb} {resource}")
+    } else {
+        format!("{verb} {resource}/{sub}")
+    })
 }
 
 /// A read that maps access: get or list of secrets or RBAC objects.
