@@ -307,12 +307,22 @@ pub(super) fn record(
         Some("Event") => push(out, event),
         Some("EventList") => match event.get("items") {
             Some(Value::Array(items)) => {
+                // The API server writes a list's items without kind and apiVersion (the
+                // list has them); each event handed out carries its own.
+                let api = event.get("apiVersion").cloned();
                 for (j, item) in items.iter().enumerate() {
-                    if item.get("kind").is_none_or(|k| k == "Event") && item.is_object() {
-                        push(out, item);
-                    } else {
-                        out.errors
-                            .push(place(at, &format!("items[{j}] is not an audit Event")));
+                    match item {
+                        Value::Object(o) if o.get("kind").is_none_or(|k| k == "Event") => {
+                            let mut o = o.clone();
+                            o.insert("kind".into(), "Event".into());
+                            if let (false, Some(api)) = (o.contains_key("apiVersion"), &api) {
+                                o.insert("apiVersion".into(), api.clone());
+                            }
+                            push(out, &Value::Object(o));
+                        }
+                        _ => out
+                            .errors
+                            .push(place(at, &format!("items[{j}] is not an audit Event"))),
                     }
                 }
             }
@@ -464,7 +474,7 @@ mod tests {
             {"id":"8","timestamp":8,"message":"{\"verb\":\"get\"}"},
             {"id":"9","timestamp":9,"message":long},
             {"id":"10","timestamp":10,"message":{"kind":"Event","auditID":"b"}},
-            {"id":"11","timestamp":11,"message":"{\"kind\":\"EventList\",\"items\":[{\"kind\":\"Event\",\"auditID\":\"c\"},{\"kind\":\"Pod\"},3]}"},
+            {"id":"11","timestamp":11,"message":"{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{\"auditID\":\"c\"},{\"kind\":\"Pod\"},3]}"},
             {"id":"12","timestamp":12,"message":"{\"kind\":\"EventList\"}"},
         ])))
         .unwrap();
@@ -475,6 +485,8 @@ mod tests {
             .collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(u.skipped, 0);
+        assert_eq!(u.events[2].event["kind"], "Event");
+        assert_eq!(u.events[2].event["apiVersion"], "audit.k8s.io/v1");
         let errors: Vec<&str> = u.errors.iter().map(String::as_str).collect();
         assert_eq!(errors.len(), 11, "{errors:#?}");
         assert!(errors[0].starts_with("logEvents[0]: message is not JSON: EOF"));
