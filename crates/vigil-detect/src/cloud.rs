@@ -227,14 +227,15 @@ fn is_rfc3339(s: &str) -> bool {
     }
 }
 
-/// The JSON values of `text` when it holds two or more back to back (`{…}{…}` or
+/// The JSON objects of `text` when it holds two or more back to back (`{…}{…}` or
 /// `{…} {…}`), as Amazon Data Firehose writes CloudWatch Logs records to S3 unless a
 /// newline delimiter is configured; `None` when `text` is not such a sequence (one value,
-/// or anything that does not parse), so the caller reports the line as it would have.
+/// anything that does not parse, or values other than objects), so the caller reports
+/// the line as it would have.
 pub fn concatenated_documents(text: &str) -> Option<Vec<Value>> {
     let mut values = Vec::new();
     for v in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
-        values.push(v.ok()?);
+        values.push(v.ok().filter(Value::is_object)?);
     }
     (values.len() >= 2).then_some(values)
 }
@@ -329,6 +330,8 @@ mod tests {
         assert_eq!(concatenated_documents(r#"{"a":1}{"b":"#), None);
         assert_eq!(concatenated_documents(""), None);
         assert_eq!(concatenated_documents("{} {}").map(|d| d.len()), Some(2));
+        assert_eq!(concatenated_documents("1 2"), None);
+        assert_eq!(concatenated_documents("{} []"), None);
     }
 
     #[test]
