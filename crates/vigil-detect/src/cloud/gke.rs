@@ -15,8 +15,8 @@
 //! (`authorization.k8s.io/decision`, `…/reason`, `pod-security.kubernetes.io/…`,
 //! `mutation.webhook.admission.k8s.io/…`). `insertId` and `operation.id` are the API
 //! server's audit ID. Shapes checked against a real entry of a GKE pod create denied by
-//! Binary Authorization (published in a Qwiklabs write-up) and the field list of GKE's
-//! own MCP server (`k8s_audit_logs.md`); GKE cluster-management entries (`gke_cluster`,
+//! Binary Authorization (published in a Qwiklabs write-up) and the schema notes of the
+//! gke-mcp project (`k8s_audit_logs.md`); GKE cluster-management entries (`gke_cluster`,
 //! `google.container.v1.ClusterManager.*`) are AuditLogs too and are skipped.
 
 use super::{CloudEvent, Unwrapped, place};
