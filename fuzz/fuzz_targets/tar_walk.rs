@@ -15,6 +15,10 @@ fuzz_target!(|data: &[u8]| {
         max_entries_per_layer: 10_000,
         ..Limits::default()
     };
-    let walker = Walker { analyzers: &analyzers, limits: &limits, total: Arc::new(AtomicU64::new(0)) };
+    let walker = Walker {
+        analyzers: &analyzers,
+        limits: &limits,
+        total: Arc::new(AtomicU64::new(0)),
+    };
     let _ = walker.scan_layer("fuzz", Box::new(data), &Expected::default());
 });

@@ -719,6 +719,7 @@ fn strings<'s, 'a>(
 #[derive(Debug)]
 pub struct AuditEvent<'a> {
     raw: &'a str,
+    cluster: Option<&'a str>,
     wire: Wire<'a>,
     request: OnceCell<Option<Value>>,
     response: OnceCell<Option<Value>>,
@@ -745,6 +746,7 @@ impl<'a> AuditEvent<'a> {
     pub(crate) fn from_wire(raw: &'a str, wire: Wire<'a>) -> AuditEvent<'a> {
         AuditEvent {
             raw,
+            cluster: None,
             wire,
             request: OnceCell::new(),
             response: OnceCell::new(),
@@ -757,6 +759,17 @@ impl<'a> AuditEvent<'a> {
     /// The event's JSON text.
     pub fn raw(&self) -> &'a str {
         self.raw
+    }
+
+    /// The event, known to come from `cluster` (a cloud log envelope names it).
+    pub fn in_cluster(mut self, cluster: Option<&'a str>) -> AuditEvent<'a> {
+        self.cluster = cluster;
+        self
+    }
+
+    /// The cluster the event came from, when known.
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster
     }
 
     /// The event as a JSON tree (for evidence).

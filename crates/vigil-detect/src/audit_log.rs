@@ -15,6 +15,7 @@
 //! document (a webhook request body, say).
 
 use crate::audit::{AuditEvent, Wire};
+use crate::cloud;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -45,6 +46,9 @@ pub struct Stats {
     pub other_stages: usize,
     /// Events seen again (same `auditID` and stage) and left out.
     pub duplicates: usize,
+    /// Records of cloud log envelopes that are not audit events (other EKS log
+    /// streams, other GKE log entries) left out.
+    pub skipped: usize,
     /// Lines that were not audit events.
     pub malformed: Vec<Malformed>,
 }
@@ -74,6 +78,8 @@ pub struct Decoder {
     /// always remembered without removing keys one by one.
     current: HashSet<u64, BuildHasherDefault<KeyHasher>>,
     previous: HashSet<u64, BuildHasherDefault<KeyHasher>>,
+    /// The cluster of the events being read, when their envelope names it.
+    cluster: Option<String>,
     /// What has been seen so far.
     pub stats: Stats,
 }
@@ -109,21 +115,25 @@ impl Decoder {
             Ok(w) => w,
             Err(e) if e.is_eof() => return Outcome::Incomplete,
             // Valid JSON of another shape: an envelope, or not an event at all.
+            // (A list's first item can fail the typed parse before the list is whole.)
             Err(e) => {
                 match serde_json::from_str::<Value>(text) {
                     Ok(v) => self.envelope(line, v, depth, &e.to_string(), f),
-                    Err(e) => self.malformed(line, format!("not JSON: {e}")),
+                    Err(not_json) if not_json.is_eof() => return Outcome::Incomplete,
+                    Err(not_json) => self.not_json(line, text, depth, not_json, f),
                 }
                 return Outcome::Done;
             }
         };
         match wire.kind.as_deref() {
-            Some("Event") => self.event(line, text, wire, f),
+            Some("Event") => self.event(line, text, wire, None, f),
             Some("EventList") => match &wire.items {
                 Some(items) => {
+                    // The API server writes list items without kind and apiVersion.
+                    let api = wire.api_version.as_deref();
                     for item in items {
                         match serde_json::from_str::<Wire<'_>>(item.get()) {
-                            Ok(w) => self.event(line, item.get(), w, f),
+                            Ok(w) => self.event(line, item.get(), w, api, f),
                             Err(e) => self.malformed(line, format!("EventList item: {e}")),
                         }
                     }
@@ -142,6 +152,33 @@ impl Decoder {
         Outcome::Done
     }
 
+    /// Text that is not one JSON document: a CloudWatch export line (a timestamp, then
+    /// the event) or Firehose records written back to back; otherwise malformed.
+    fn not_json(
+        &mut self,
+        line: usize,
+        text: &str,
+        depth: usize,
+        error: serde_json::Error,
+        f: &mut dyn FnMut(&AuditEvent<'_>),
+    ) {
+        if depth < MAX_ENVELOPE_DEPTH {
+            if let Some(json) = cloud::strip_cloudwatch_timestamp(text) {
+                if self.nested(line, json, depth + 1, f) == Outcome::Incomplete {
+                    self.malformed(line, "not JSON: the event ends early".into());
+                }
+                return;
+            }
+            if let Some(docs) = cloud::concatenated_documents(text) {
+                for doc in docs {
+                    self.envelope(line, doc, depth + 1, "not an audit event", f);
+                }
+                return;
+            }
+        }
+        self.malformed(line, format!("not JSON: {error}"));
+    }
+
     /// A document that is not an Event or EventList: a cloud provider's record around
     /// events, or a list of documents; `otherwise` says why it is not an event.
     fn envelope(
@@ -154,6 +191,26 @@ impl Decoder {
     ) {
         if depth >= MAX_ENVELOPE_DEPTH {
             return self.malformed(line, format!("envelopes nested deeper than {depth}"));
+        }
+        // EKS (CloudWatch Logs) and GKE (Cloud Logging) records.
+        match cloud::events_from_envelope(&value) {
+            Some(Ok(unwrapped)) => {
+                self.stats.skipped += unwrapped.skipped;
+                for error in unwrapped.errors {
+                    self.malformed(line, error);
+                }
+                for e in unwrapped.events {
+                    self.cluster = e.cluster;
+                    let text = e.event.to_string();
+                    if self.nested(line, &text, depth + 1, f) == Outcome::Incomplete {
+                        self.malformed(line, "embedded event is not JSON".into());
+                    }
+                }
+                self.cluster = None;
+                return;
+            }
+            Some(Err(e)) => return self.malformed(line, e),
+            None => {}
         }
         let inner: Vec<String> = match &value {
             Value::Array(items) => items.iter().map(Value::to_string).collect(),
@@ -196,9 +253,10 @@ impl Decoder {
         line: usize,
         raw: &'a str,
         wire: Wire<'a>,
+        list_api: Option<&str>,
         f: &mut dyn FnMut(&AuditEvent<'_>),
     ) {
-        let api = wire.api_version.as_deref().unwrap_or_default();
+        let api = wire.api_version.as_deref().or(list_api).unwrap_or_default();
         if !matches!(api, "audit.k8s.io/v1" | "audit.k8s.io/v1beta1") {
             return self.malformed(
                 line,
@@ -224,7 +282,7 @@ impl Decoder {
             }
         }
         self.stats.events += 1;
-        f(&AuditEvent::from_wire(raw, wire));
+        f(&AuditEvent::from_wire(raw, wire).in_cluster(self.cluster.as_deref()));
     }
 }
 
@@ -245,6 +303,42 @@ impl Hasher for KeyHasher {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+}
+
+/// How deep in `{`/`[` a JSON text is, outside strings: enough to tell when a document
+/// that spans lines has closed. (By hand: serde_json has no incremental parser.)
+#[derive(Debug, Default)]
+struct Nesting {
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Nesting {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+
+    /// True when every bracket opened has closed.
+    fn closed(&self) -> bool {
+        self.depth == 0 && !self.in_string
     }
 }
 
@@ -407,14 +501,16 @@ impl<R: Read> AuditLog<R> {
     }
 
     /// Gathers the lines of a document that goes on over several lines (a
-    /// pretty-printed EventList) until it is whole. Each try that fails early costs
-    /// little; the document is decoded in full once.
+    /// pretty-printed EventList, `gcloud logging read` output) until its brackets close,
+    /// then decodes it once: parsing the growing text at every line would be quadratic.
     fn rest_of_document(
         &mut self,
         start: usize,
         mut doc: String,
         f: &mut dyn FnMut(&AuditEvent<'_>),
     ) -> std::io::Result<()> {
+        let mut nesting = Nesting::default();
+        nesting.feed(doc.as_bytes());
         loop {
             let more = match self.more()? {
                 Some(Ok(more)) => more,
@@ -430,12 +526,13 @@ impl<R: Read> AuditLog<R> {
             };
             doc.push('\n');
             doc.push_str(&more);
+            nesting.feed(more.as_bytes());
             if doc.len() > MAX_DOCUMENT_BYTES {
                 let message = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
                 self.decoder.malformed(start, message);
                 return Ok(());
             }
-            if self.decoder.document(start, &doc, f) == Outcome::Done {
+            if nesting.closed() && self.decoder.document(start, &doc, f) == Outcome::Done {
                 return Ok(());
             }
         }
@@ -495,6 +592,34 @@ mod tests {
         assert!(bad[0].1.starts_with("not JSON"));
         assert_eq!(bad[1].0, 14, "{bad:?}");
         assert!(bad[1].1.contains("\"Pod\" is not an audit Event"));
+    }
+
+    #[test]
+    fn webhook_event_lists_whose_items_have_no_kind() {
+        // As the API server's webhook backend sends them: kind and apiVersion on the list.
+        let item = event("w", "ResponseComplete", "get")
+            .replace(r#""kind":"Event","apiVersion":"audit.k8s.io/v1","#, "");
+        let list = format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{{}},"items":[{item}]}}"#
+        );
+        let (ids, stats) = read(&list);
+        assert_eq!(ids, ["w"]);
+        assert_eq!(stats.malformed, []);
+    }
+
+    #[test]
+    fn a_pretty_printed_array_of_many_lines_is_read_once_closed() {
+        let items: Vec<String> = (0..2000)
+            .map(|i| event(&i.to_string(), "ResponseComplete", "get").replace(",", ",\n  "))
+            .collect();
+        let text = format!(
+            "[\n{}\n]\n{}",
+            items.join(",\n"),
+            event("z", "Panic", "get")
+        );
+        let (ids, stats) = read(&text);
+        assert_eq!(ids.len(), 2001);
+        assert_eq!(stats.malformed, []);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl RuleMeta {
             mitre_tactic: self.tactic.clone(),
             mitre_technique: self.technique.clone(),
             time: event.time().map(String::from),
-            cluster: String::new(),
+            cluster: event.cluster().unwrap_or_default().to_string(),
             namespace: event.namespace().to_string(),
             output,
             description: self.description.clone(),

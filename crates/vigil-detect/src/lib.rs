@@ -7,7 +7,8 @@
 //! [`eval`] compiles an expanded condition against an event source's field table (types
 //! checked at compile time) and evaluates it on events; [`audit`] is the `ka.*` field table
 //! over Kubernetes audit events, and [`audit_log`] streams them out of log files (JSON
-//! lines, EventLists, gzip, AKS diagnostic records); [`engine`] compiles a rule set for an
+//! lines, EventLists, gzip, AKS diagnostic records) and [`cloud`] unwraps the envelopes EKS
+//! and GKE logs come in; [`engine`] compiles a rule set for an
 //! event source and turns matches into [`vigil_core::Alert`]s. [`net`] backs the
 //! `netmatch` operator (addresses in CIDR networks, for threat-intelligence lists);
 //! [`csr`] and [`jsonpatch`] compute audit fields that are not plain paths (a CSR's
@@ -26,6 +27,7 @@
 
 pub mod audit;
 pub mod audit_log;
+pub mod cloud;
 pub mod condition;
 pub mod csr;
 pub mod detector;
