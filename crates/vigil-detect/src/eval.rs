@@ -13,6 +13,7 @@
 
 use crate::condition::ast::{Check, Expr, Op, Operand, Span};
 use crate::net::{Net, NetSet};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
@@ -447,23 +448,27 @@ impl Test {
             (m, Scalar::Str(s)) => {
                 let owned;
                 let s = if self.lower {
-                    owned = s.to_lowercase();
-                    owned.as_str()
+                    owned = lowercase(s);
+                    &*owned
                 } else if self.upper {
-                    owned = s.to_uppercase();
-                    owned.as_str()
+                    owned = if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_lowercase()) {
+                        Cow::Borrowed(s)
+                    } else {
+                        Cow::Owned(s.to_uppercase())
+                    };
+                    &*owned
                 } else {
                     s
                 };
                 match m {
                     Matcher::StrEq(want, eq) => (s == want) == *eq,
                     Matcher::Contains(w) => s.contains(w.as_str()),
-                    Matcher::IContains(w) => s.to_lowercase().contains(w.as_str()),
+                    Matcher::IContains(w) => lowercase(s).contains(w.as_str()),
                     Matcher::StartsWith(w) => s.starts_with(w.as_str()),
                     Matcher::EndsWith(w) => s.ends_with(w.as_str()),
                     Matcher::Glob(p, case) => {
                         if *case {
-                            glob(p, &s.to_lowercase())
+                            glob(p, &lowercase(s))
                         } else {
                             glob(p, s)
                         }
@@ -482,6 +487,16 @@ impl Test {
             }
             _ => false,
         }
+    }
+}
+
+/// `s` in lower case, copied only when it has upper-case letters: most of what rules
+/// fold (user agents, names) is lower case already, and this runs on every event.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
     }
 }
 
