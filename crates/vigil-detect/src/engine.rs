@@ -393,4 +393,20 @@ mod tests {
             assert!(err.contains(want), "{err}");
         }
     }
+
+    #[test]
+    fn builtin_rules_are_indexed_by_verb() {
+        let mut set = RuleSet::default();
+        set.load(crate::BUILTIN_AUDIT_RULES, Path::new("k8s_audit.yaml"))
+            .unwrap();
+        let engine = Engine::audit(&set).unwrap();
+        // Reads meet only the rules that can match them...
+        let get = engine.by_verb.get("get").unwrap_or(&engine.any_verb);
+        assert!(get.len() < engine.len() / 2, "{get:?}");
+        // ...and every verb's rules include those that take any verb, in rule order.
+        for list in engine.by_verb.values() {
+            assert!(engine.any_verb.iter().all(|i| list.contains(i)));
+            assert!(list.is_sorted());
+        }
+    }
 }
