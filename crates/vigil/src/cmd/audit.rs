@@ -32,7 +32,9 @@ pub enum Command {
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Input: audit.k8s.io/v1 or v1beta1 Events as JSON lines, EventList documents,
-gzip-compressed or not, and AKS diagnostic-log records (category kube-audit). Malformed
+gzip-compressed or not; AKS diagnostic-log records (category kube-audit); EKS logs from
+CloudWatch Logs (filter-log-events/get-log-events output, subscription payloads, Insights
+rows, S3 exports); GKE Cloud Logging entries (gcloud logging read, sinks). Malformed
 lines are counted and reported with their line numbers; reading goes on.
 
 Rules: Falco's rules format with k8saudit field names (ka.*, jevt.value[/ptr]). --rules
