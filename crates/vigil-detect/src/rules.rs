@@ -83,6 +83,15 @@ pub struct RulesError {
     pub message: String,
 }
 
+/// One value of an exception tuple.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExceptionValue {
+    /// A value (for `in`, `intersects` and `pmatch`: a list's name, or a single item).
+    One(String),
+    /// Inline list items, for `in`, `intersects` and `pmatch`: `[[alice, bob], shop]`.
+    List(Vec<String>),
+}
+
 /// An exception: field values under which the rule does not fire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exception {
@@ -93,7 +102,7 @@ pub struct Exception {
     /// The operator per field (`=` by default; `in` for a single field with a list).
     pub comps: Vec<String>,
     /// Value tuples, one value per field.
-    pub values: Vec<Vec<String>>,
+    pub values: Vec<Vec<ExceptionValue>>,
     /// True when `fields` was a single field name, not a list.
     pub single: bool,
 }
@@ -222,8 +231,15 @@ enum OneOrMany {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ExceptionValues {
-    Tuple(Vec<ScalarText>),
+    Tuple(Vec<TupleItem>),
     One(ScalarText),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TupleItem {
+    One(ScalarText),
+    List(Vec<ScalarText>),
 }
 
 /// What `override:` says for one property.
@@ -560,10 +576,29 @@ fn exception(raw: &RawException) -> Result<Exception, String> {
     }
     let mut values = Vec::new();
     for v in &raw.values {
-        let tuple: Vec<String> = match v {
-            ExceptionValues::Tuple(t) => t.iter().map(|s| s.0.clone()).collect(),
-            ExceptionValues::One(s) => vec![s.0.clone()],
+        let tuple: Vec<ExceptionValue> = match v {
+            ExceptionValues::Tuple(t) => t
+                .iter()
+                .map(|item| match item {
+                    TupleItem::One(s) => ExceptionValue::One(s.0.clone()),
+                    TupleItem::List(l) => {
+                        ExceptionValue::List(l.iter().map(|s| s.0.clone()).collect())
+                    }
+                })
+                .collect(),
+            ExceptionValues::One(s) => vec![ExceptionValue::One(s.0.clone())],
         };
+        let listy = |c: &str| matches!(c, "in" | "intersects" | "pmatch");
+        for (i, value) in tuple.iter().enumerate() {
+            let comp = comps.get(i).or(comps.first()).map(String::as_str);
+            if matches!(value, ExceptionValue::List(_)) && !comp.is_some_and(listy) {
+                return Err(format!(
+                    "exception {}: a list of values needs comp in, intersects or pmatch, not {}",
+                    raw.name,
+                    comp.unwrap_or_default()
+                ));
+            }
+        }
         if !single && tuple.len() != fields.len() {
             return Err(format!(
                 "exception {}: a value has {} items for {} fields",
@@ -595,7 +630,15 @@ fn with_exceptions(rule: &Rule) -> String {
         let alternatives: Vec<String> = if e.single {
             let field = e.fields.first().map(String::as_str).unwrap_or_default();
             let comp = e.comps.first().map(String::as_str).unwrap_or("in");
-            let items: Vec<String> = e.values.iter().flatten().map(|v| quote(v)).collect();
+            let items: Vec<String> = e
+                .values
+                .iter()
+                .flatten()
+                .flat_map(|v| match v {
+                    ExceptionValue::One(v) => vec![quote(v)],
+                    ExceptionValue::List(l) => l.iter().map(|v| quote(v)).collect(),
+                })
+                .collect();
             vec![format!("{field} {comp} ({})", items.join(", "))]
         } else {
             e.values
@@ -606,12 +649,17 @@ fn with_exceptions(rule: &Rule) -> String {
                         .iter()
                         .zip(&e.comps)
                         .zip(tuple)
-                        .map(|((f, c), v)| {
-                            if matches!(c.as_str(), "in" | "intersects" | "pmatch") {
-                                format!("{f} {c} ({v})")
-                            } else {
-                                format!("{f} {c} {}", quote(v))
+                        .map(|((f, c), v)| match v {
+                            ExceptionValue::List(l) => {
+                                let items: Vec<String> = l.iter().map(|v| quote(v)).collect();
+                                format!("{f} {c} ({})", items.join(", "))
                             }
+                            ExceptionValue::One(v)
+                                if matches!(c.as_str(), "in" | "intersects" | "pmatch") =>
+                            {
+                                format!("{f} {c} ({v})")
+                            }
+                            ExceptionValue::One(v) => format!("{f} {c} {}", quote(v)),
                         })
                         .collect();
                     format!("({})", parts.join(" and "))
@@ -730,6 +778,37 @@ mod tests {
         let Expr::Check(c) = &tuple[1] else { panic!() };
         assert_eq!(c.op, Op::StartsWith);
         assert!(matches!(&c.operand, Operand::Value(v) if v.text == "kube-"));
+    }
+
+    #[test]
+    fn exception_tuples_may_hold_inline_lists() {
+        let rule = |comps: &str| {
+            format!(
+                "- rule: R\n  desc: d\n  condition: ka.verb = create\n  output: o\n  priority: WARNING\n  source: k8s_audit\n  exceptions:\n    - name: users_in_ns\n      fields: [ka.user.name, ka.target.namespace]\n      comps: {comps}\n      values:\n        - [[alice, \"bob smith\"], shop]\n"
+            )
+        };
+        let set = load(&[&rule("[in, =]")]).unwrap();
+        let conds = set.conditions().unwrap();
+        let (_, expr) = &conds[0];
+        let Expr::And(parts) = expr else {
+            panic!("{expr:?}")
+        };
+        let Some(Expr::Not(inner)) = parts.last() else {
+            panic!("{expr:?}")
+        };
+        let Expr::And(tuple) = inner.as_ref() else {
+            panic!("{inner:?}")
+        };
+        let Expr::Check(c) = &tuple[0] else { panic!() };
+        assert_eq!(c.op, Op::In);
+        let Operand::List(items) = &c.operand else {
+            panic!("{c:?}")
+        };
+        let items: Vec<&str> = items.iter().map(|v| v.text.as_str()).collect();
+        assert_eq!(items, ["alice", "bob smith"]);
+        // A list where the comparison takes one value is refused at load.
+        let err = load(&[&rule("[=, =]")]).unwrap_err().to_string();
+        assert!(err.contains("a list of values needs comp in"), "{err}");
     }
 
     #[test]
