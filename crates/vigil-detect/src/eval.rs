@@ -5,7 +5,9 @@
 //! the place in the condition) and prepares every operand once: numbers parsed, sets
 //! built, regexes compiled, case folded. Evaluation then only reads: an event hands out
 //! borrowed field values through [`Event::values`], and nothing is allocated per event
-//! except where case has to be folded (`tolower()`, `toupper()`, `icontains`, `iglob`).
+//! except where a transformer changes text (`tolower()` of text with capitals, `b64()`)
+//! or case has to be folded (`icontains`, `iglob`). Transformers are Falco's: `tolower`,
+//! `toupper`, `basename`, `trim`, `b64`, and `len` (outermost; compares the length).
 //!
 //! Fields with several values (`ka.user.groups`, `ka.req.pod.containers.privileged`)
 //! follow Falco: `in` holds when every value is in the set, `intersects` when one is, and
@@ -101,8 +103,10 @@ pub enum Predicate {
 #[derive(Debug)]
 pub struct Test {
     field: Field,
-    lower: bool,
-    upper: bool,
+    /// Applied to each text value in order, innermost first.
+    transforms: Vec<Transform>,
+    /// `len(...)`: the matcher compares the (transformed) text's length in bytes.
+    len: bool,
     matcher: Matcher,
     cost: u32,
 }
@@ -201,15 +205,33 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
             message: m,
             span: c.field.span,
         })?;
-    let mut lower = false;
-    let mut upper = false;
+    let mut transforms = Vec::new();
+    let mut len = false;
     for t in &c.field.transformers {
-        match t.as_str() {
-            "tolower" => lower = true,
-            "toupper" => upper = true,
-            other => return Err(err(format!("transformer {other}() is not supported yet"))),
+        if len {
+            return Err(err("len() must be the outermost transformer".into()));
         }
+        transforms.push(match t.as_str() {
+            "tolower" => Transform::Lower,
+            "toupper" => Transform::Upper,
+            "basename" => Transform::Basename,
+            "trim" => Transform::Trim,
+            "b64" => Transform::B64,
+            "len" => {
+                len = true;
+                continue;
+            }
+            other => return Err(err(format!("unknown transformer {other}()"))),
+        });
     }
+    if !c.field.transformers.is_empty() && field.ty != FieldType::Str {
+        return Err(err(format!(
+            "transformers take text; {} is not text",
+            field.name
+        )));
+    }
+    // What the matcher compares: the field's values, or their lengths.
+    let ty = if len { FieldType::Int } else { field.ty };
     let values: Vec<&str> = match &c.operand {
         Operand::None => Vec::new(),
         Operand::Value(v) => vec![v.text.as_str()],
@@ -229,7 +251,7 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
         ))),
     };
     let text_only = |what: &str| {
-        if field.ty == FieldType::Str {
+        if ty == FieldType::Str {
             Ok(())
         } else {
             Err(err(format!(
@@ -240,13 +262,13 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
     };
     let matcher = match c.op {
         Op::Exists => Matcher::Exists,
-        Op::Eq | Op::Ne => match field.ty {
+        Op::Eq | Op::Ne => match ty {
             FieldType::Str => Matcher::StrEq(one(), c.op == Op::Eq),
             FieldType::Int => Matcher::IntCmp(c.op, int(&one())?),
             FieldType::Bool => Matcher::Bool(boolean(&one())?, c.op == Op::Eq),
         },
         Op::Lt | Op::Le | Op::Gt | Op::Ge => {
-            if field.ty != FieldType::Int {
+            if ty != FieldType::Int {
                 return Err(err(format!(
                     "`{}` needs a numeric field; {} is not",
                     op_text(c.op),
@@ -305,7 +327,7 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
         }
         Op::In | Op::Intersects => {
             let all = c.op == Op::In;
-            match field.ty {
+            match ty {
                 FieldType::Int => Matcher::InInt(
                     values.iter().map(|v| int(v)).collect::<Result<_, _>>()?,
                     all,
@@ -320,11 +342,11 @@ fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError
             Matcher::Glob(..) | Matcher::PMatch(_) | Matcher::IContains(_) => 3,
             _ => 0,
         }
-        + if lower || upper { 3 } else { 0 };
+        + 3 * transforms.len() as u32;
     Ok(Test {
         field,
-        lower,
-        upper,
+        transforms,
+        len,
         matcher,
         cost,
     })
@@ -361,7 +383,9 @@ impl Predicate {
     /// can match it.
     pub fn required_values(&self, id: u32) -> Option<HashSet<String>> {
         match self {
-            Predicate::Test(t) if t.field.id == id && !t.field.list && !t.lower && !t.upper => {
+            Predicate::Test(t)
+                if t.field.id == id && !t.field.list && t.transforms.is_empty() && !t.len =>
+            {
                 match &t.matcher {
                     Matcher::StrEq(v, true) => Some(HashSet::from([v.clone()])),
                     Matcher::InStr(set, _) => Some(set.iter().map(String::from).collect()),
@@ -429,6 +453,21 @@ impl Test {
 
     /// Whether one value satisfies the matcher (for `in`, whether it is in the set).
     fn one(&self, v: Scalar<'_>) -> bool {
+        let owned;
+        let v = match v {
+            Scalar::Str(s) if !self.transforms.is_empty() || self.len => {
+                owned = self
+                    .transforms
+                    .iter()
+                    .fold(Cow::Borrowed(s), |s, t| t.apply(s));
+                if self.len {
+                    Scalar::Int(i64::try_from(owned.len()).unwrap_or(i64::MAX))
+                } else {
+                    Scalar::Str(&owned)
+                }
+            }
+            v => v,
+        };
         match (&self.matcher, v) {
             (Matcher::Exists, _) => true,
             (Matcher::Bool(want, eq), Scalar::Bool(b)) => (b == *want) == *eq,
@@ -445,47 +484,76 @@ impl Test {
             (Matcher::InStr(set, _), Scalar::Bool(b)) => {
                 set.contains(if b { "true" } else { "false" })
             }
-            (m, Scalar::Str(s)) => {
-                let owned;
-                let s = if self.lower {
-                    owned = lowercase(s);
-                    &*owned
-                } else if self.upper {
-                    owned = if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_lowercase()) {
-                        Cow::Borrowed(s)
+            (m, Scalar::Str(s)) => match m {
+                Matcher::StrEq(want, eq) => (s == want) == *eq,
+                Matcher::Contains(w) => s.contains(w.as_str()),
+                Matcher::IContains(w) => lowercase(s).contains(w.as_str()),
+                Matcher::StartsWith(w) => s.starts_with(w.as_str()),
+                Matcher::EndsWith(w) => s.ends_with(w.as_str()),
+                Matcher::Glob(p, case) => {
+                    if *case {
+                        glob(p, &lowercase(s))
                     } else {
-                        Cow::Owned(s.to_uppercase())
-                    };
-                    &*owned
-                } else {
-                    s
-                };
-                match m {
-                    Matcher::StrEq(want, eq) => (s == want) == *eq,
-                    Matcher::Contains(w) => s.contains(w.as_str()),
-                    Matcher::IContains(w) => lowercase(s).contains(w.as_str()),
-                    Matcher::StartsWith(w) => s.starts_with(w.as_str()),
-                    Matcher::EndsWith(w) => s.ends_with(w.as_str()),
-                    Matcher::Glob(p, case) => {
-                        if *case {
-                            glob(p, &lowercase(s))
-                        } else {
-                            glob(p, s)
-                        }
+                        glob(p, s)
                     }
-                    Matcher::PMatch(prefixes) => prefixes.iter().any(|p| {
-                        s == p
-                            || (s.starts_with(p.as_str())
-                                && s.as_bytes().get(p.len()) == Some(&b'/'))
-                            || p.is_empty()
-                    }),
-                    Matcher::Regex(r) => r.is_match(s),
-                    Matcher::InStr(set, _) => set.contains(s),
-                    Matcher::Net(nets) => nets.contains_text(s),
-                    _ => false,
+                }
+                Matcher::PMatch(prefixes) => prefixes.iter().any(|p| {
+                    s == p
+                        || (s.starts_with(p.as_str()) && s.as_bytes().get(p.len()) == Some(&b'/'))
+                        || p.is_empty()
+                }),
+                Matcher::Regex(r) => r.is_match(s),
+                Matcher::InStr(set, _) => set.contains(s),
+                Matcher::Net(nets) => nets.contains_text(s),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// A transformer of text values (`tolower(ka.useragent)`, `basename(...)`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transform {
+    Lower,
+    Upper,
+    Basename,
+    Trim,
+    /// Base64-decoded; text that is not base64, or decodes to bytes that are not UTF-8,
+    /// becomes empty text.
+    B64,
+}
+
+impl Transform {
+    fn apply<'s>(self, s: Cow<'s, str>) -> Cow<'s, str> {
+        match self {
+            Transform::Lower => match s {
+                Cow::Borrowed(b) => lowercase(b),
+                Cow::Owned(o) => Cow::Owned(o.to_lowercase()),
+            },
+            Transform::Upper => {
+                if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_lowercase()) {
+                    s
+                } else {
+                    Cow::Owned(s.to_uppercase())
                 }
             }
-            _ => false,
+            Transform::Basename => match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.rsplit('/').next().unwrap_or(b)),
+                Cow::Owned(o) => Cow::Owned(o.rsplit('/').next().unwrap_or(&o).to_string()),
+            },
+            Transform::Trim => match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+            },
+            Transform::B64 => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(s.trim().as_bytes())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .map_or(Cow::Borrowed(""), Cow::Owned)
+            }
         }
     }
 }
@@ -723,7 +791,7 @@ mod tests {
             ("ka.response.code contains 2", "needs a text field"),
             ("ka.req.pod.containers.privileged = yes", "true or false"),
             ("ka.uri regex '('", "bad regex"),
-            ("b64(ka.uri) = x", "not supported yet"),
+            ("len(ka.uri) in (x)", "is a number"),
             ("undefined_macro", "not expanded"),
             (
                 "ka.uri netmatch (10.0.0.0/8, evil.example)",
@@ -804,5 +872,34 @@ mod tests {
         assert!(!p.matches(&event()));
         assert!(compiled("ka.uri regex \"^/api\" or ka.verb = get").matches(&event()));
         assert!(compiled("ka.uri regex \"^/api\" and ka.verb = create").matches(&event()));
+    }
+
+    #[test]
+    fn transformers() {
+        // The uri is "/api/v1/namespaces/kube-system/pods/x/exec?command=sh".
+        for (cond, want) in [
+            (r#"basename(ka.uri) = "exec?command=sh""#, true),
+            ("toupper(basename(ka.uri)) startswith EXEC", true),
+            ("len(ka.uri) = 53", true),
+            ("len(basename(ka.uri)) < 10", false),
+            ("len(ka.verb) in (6, 7)", true),
+            ("trim(ka.verb) = create", true),
+            ("b64(ka.verb) = x", false),
+            ("tolower(ka.user.groups) intersects (devs)", true),
+        ] {
+            assert_eq!(holds(cond), want, "{cond}");
+        }
+        let b64 = Transform::B64.apply(Cow::Borrowed(" a3ViZWN0bA== "));
+        assert_eq!(b64, "kubectl");
+        assert_eq!(Transform::B64.apply(Cow::Borrowed("%%%")), "");
+        assert_eq!(Transform::Trim.apply(Cow::Borrowed("  x ")), "x");
+        for (cond, want) in [
+            ("tolower(len(ka.verb)) = 6", "len() must be the outermost"),
+            ("len(ka.response.code) = 3", "transformers take text"),
+            ("len(ka.verb) = six", "is a number"),
+        ] {
+            let e = compile(&parse(cond).unwrap(), &Table).unwrap_err();
+            assert!(e.message.contains(want), "{cond}: {e}");
+        }
     }
 }
