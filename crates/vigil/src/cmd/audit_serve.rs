@@ -641,8 +641,17 @@ mod tests {
             (v["events"].as_u64(), v["alerts"].as_u64()),
             (Some(1), Some(1))
         );
+        // The API server sends a batch again (its request timed out): duplicates.
+        let (s, body) = status(&state, post(&list(&[PRIVILEGED]), "t0ken")).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (v["events"].as_u64(), v["alerts"].as_u64()),
+            (Some(0), Some(0))
+        );
         // One good event, then garbage: 400 with the reason, the good one judged.
-        let text = format!("{}\n{{not json", list(&[PRIVILEGED]));
+        let other = PRIVILEGED.replace(r#""auditID":"p1""#, r#""auditID":"p2""#);
+        let text = format!("{}\n{{not json", list(&[&other]));
         let (s, body) = status(&state, post(&text, "t0ken")).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -658,6 +667,6 @@ mod tests {
         assert_eq!(s, StatusCode::BAD_REQUEST);
         drop(state);
         let totals = judge.join().unwrap();
-        assert_eq!((totals.batches, totals.events), (2, 2));
+        assert_eq!((totals.batches, totals.events), (3, 2));
     }
 }
