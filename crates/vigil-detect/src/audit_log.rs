@@ -23,6 +23,8 @@ use std::io::{BufRead, BufReader, Read};
 
 /// Largest single JSON document (one line, or a multi-line document) read.
 pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
+/// How many malformed lines are kept with their reasons (the rest are only counted).
+pub const MAX_MALFORMED_KEPT: usize = 1000;
 /// How many recent events are remembered, at least, to drop duplicates.
 pub const DEDUP_WINDOW: usize = 100_000;
 /// How deep envelopes may nest (an AKS record inside a JSON array, say).
@@ -49,8 +51,11 @@ pub struct Stats {
     /// Records of cloud log envelopes that are not audit events (other EKS log
     /// streams, other GKE log entries) left out.
     pub skipped: usize,
-    /// Lines that were not audit events.
+    /// Lines that were not audit events: the first [`MAX_MALFORMED_KEPT`], so a log of
+    /// garbage cannot fill memory with reasons.
     pub malformed: Vec<Malformed>,
+    /// How many lines were not audit events, all of them.
+    pub malformed_count: usize,
 }
 
 /// Whether a document was whole.
@@ -91,7 +96,10 @@ impl Decoder {
     }
 
     fn malformed(&mut self, line: usize, reason: String) {
-        self.stats.malformed.push(Malformed { line, reason });
+        self.stats.malformed_count += 1;
+        if self.stats.malformed.len() < MAX_MALFORMED_KEPT {
+            self.stats.malformed.push(Malformed { line, reason });
+        }
     }
 
     /// Hands each event of the JSON document `text` (which starts at `line`) to `f`.
@@ -652,6 +660,14 @@ mod tests {
         }
         assert_eq!(d.stats.events, DEDUP_WINDOW + 10);
         assert_eq!(d.stats.duplicates, DEDUP_WINDOW);
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_but_only_the_first_kept() {
+        let text = vec!["nope"; MAX_MALFORMED_KEPT + 5].join("\n");
+        let (_, stats) = read(&text);
+        assert_eq!(stats.malformed.len(), MAX_MALFORMED_KEPT);
+        assert_eq!(stats.malformed_count, MAX_MALFORMED_KEPT + 5);
     }
 
     #[test]

@@ -121,9 +121,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         })
         .with_context(|| format!("reading {}", path.display()))?;
         let stats = log.stats();
-        for m in &stats.malformed {
-            eprintln!("warning: {}:{}: {}", path.display(), m.line, m.reason);
-        }
+        crate::cmd::audit_judge::report_malformed(&path.display().to_string(), stats);
         if stats.duplicates > 0 || stats.other_stages > 0 {
             tracing::info!(
                 file = %path.display(),

@@ -152,6 +152,10 @@ pub fn report_malformed(source: &str, stats: &Stats) {
     for m in &stats.malformed {
         eprintln!("warning: {source}:{}: {}", m.line, m.reason);
     }
+    let more = stats.malformed_count.saturating_sub(stats.malformed.len());
+    if more > 0 {
+        eprintln!("warning: {source}: {more} more malformed lines");
+    }
 }
 
 /// How alerts are written.

@@ -272,7 +272,7 @@ fn judge_batch(
     });
     *decoder = log.into_decoder();
     let malformed = std::mem::take(&mut decoder.stats.malformed);
-    verdict.malformed = malformed.len();
+    verdict.malformed = std::mem::take(&mut decoder.stats.malformed_count);
     verdict.reasons = malformed
         .iter()
         .take(REASONS_QUOTED)
