@@ -13,13 +13,16 @@
 //!   shared views the families join on;
 //! - [`pss`] evaluates the Pod Security Standards on every object that carries a pod
 //!   (pods and the pod templates of workloads) the way pod-security-admission does, with
-//!   its wording, and turns each violation into a [`vigil_core::Finding`].
+//!   its wording, and turns each violation into a [`vigil_core::Finding`];
+//! - [`admission`] judges admission requests: Gatekeeper templates and constraints, the
+//!   Pod Security Standards (the same [`pss`] checks) and the image vulnerability gate.
 
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod admission;
 pub mod attack;
 pub mod checks;
 pub mod diff;

@@ -1,0 +1,397 @@
+//! A Gatekeeper `ConstraintTemplate` compiled to a Rego engine of its own.
+//!
+//! Each template gets its own `regorus` engine holding its Rego, its `libs` and
+//! `data.inventory`, so templates cannot see each other's rules and need no package
+//! rewriting (Gatekeeper rewrites packages to share one OPA instance). The engine is
+//! compiled once at load; a request clones it (reference-counted, cheap) and evaluates
+//! `data.<package>.violation` with Gatekeeper's input: `{review, parameters}`.
+
+use regorus::Engine;
+use regorus::utils::limits::ExecutionTimerConfig;
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// The only Gatekeeper target there is for admission.
+pub const TARGET: &str = "admission.k8s.gatekeeper.sh";
+
+/// Largest Rego source accepted per template (with its libs).
+const MAX_REGO_BYTES: usize = 1 << 20;
+
+/// A compiled template.
+#[derive(Clone)]
+pub struct Template {
+    /// `metadata.name` (the lower-case kind).
+    pub name: String,
+    /// The Constraint kind it defines (`spec.crd.spec.names.kind`).
+    pub kind: String,
+    engine: Engine,
+    rule: String,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a template's Rego sits in its file, to turn Rego positions into file positions.
+pub struct SourceText<'a> {
+    /// The whole file.
+    pub text: &'a str,
+}
+
+impl Template {
+    /// Compiles a `ConstraintTemplate` object (v1, v1beta1 or v1alpha1: the same shape).
+    /// `inventory` is `data.inventory`; `timeout` bounds one evaluation.
+    pub fn compile(
+        object: &Value,
+        source: Option<&SourceText<'_>>,
+        inventory: &regorus::Value,
+        timeout: Duration,
+    ) -> Result<Template, String> {
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kind = object
+            .pointer("/spec/crd/spec/names/kind")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .ok_or("spec.crd.spec.names.kind is missing")?
+            .to_string();
+        if name != kind.to_ascii_lowercase() {
+            return Err(format!(
+                "metadata.name {name:?} must be the lower-case kind {:?} (as Gatekeeper requires)",
+                kind.to_ascii_lowercase()
+            ));
+        }
+        let targets = object
+            .pointer("/spec/targets")
+            .and_then(Value::as_array)
+            .ok_or("spec.targets is missing")?;
+        let [target] = targets.as_slice() else {
+            return Err(format!(
+                "spec.targets must hold exactly one target, not {}",
+                targets.len()
+            ));
+        };
+        match target.get("target").and_then(Value::as_str) {
+            Some(TARGET) => {}
+            other => return Err(format!("target {other:?} is not {TARGET:?}")),
+        }
+        let (rego, libs) = rego_source(target)?;
+        if rego.len() + libs.iter().map(|l| l.len()).sum::<usize>() > MAX_REGO_BYTES {
+            return Err(format!("Rego source larger than {MAX_REGO_BYTES} bytes"));
+        }
+
+        let mut engine = Engine::new();
+        // Gatekeeper templates are Rego v0 (no `if`/`contains` keywords needed).
+        engine.set_rego_v0(true);
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: timeout,
+            check_interval: NonZeroU32::MIN,
+        });
+        let located =
+            |e: &dyn std::fmt::Display, text: &str| locate_error(&e.to_string(), text, source);
+        let file = format!("{kind}.rego");
+        let package = engine
+            .add_policy(file.clone(), rego.to_string())
+            .map_err(|e| located(&e, rego))?;
+        for (i, lib) in libs.iter().enumerate() {
+            let pkg = engine
+                .add_policy(format!("{kind}.lib{i}.rego"), lib.to_string())
+                .map_err(|e| located(&e, lib))?;
+            if !(pkg == "data.lib" || pkg.starts_with("data.lib.")) {
+                return Err(format!(
+                    "libs[{i}]: package {} must be under `lib` (as Gatekeeper requires)",
+                    pkg.trim_start_matches("data.")
+                ));
+            }
+        }
+        match engine.has_declared_rule_rooted_at(&file, "violation") {
+            Ok(true) => {}
+            Ok(false) => return Err("the Rego declares no `violation` rule".into()),
+            Err(e) => return Err(e.to_string()),
+        }
+        engine
+            .add_data(rego_object([("inventory", inventory.clone())]))
+            .map_err(|e| format!("data.inventory: {e}"))?;
+        let rule = format!("{package}.violation");
+        // A first evaluation resolves every function and reference, so a call to a
+        // built-in that does not exist fails here, at load, not on the first request.
+        engine.set_input(regorus::Value::new_object());
+        engine
+            .eval_rule(rule.clone())
+            .map_err(|e| located(&e, rego))?;
+        Ok(Template {
+            name,
+            kind,
+            engine,
+            rule,
+        })
+    }
+
+    /// The violations of `review` (an AdmissionRequest as Rego value) with `parameters`:
+    /// `(msg, details)` pairs.
+    pub fn violations(
+        &self,
+        review: &regorus::Value,
+        parameters: &regorus::Value,
+    ) -> Result<Vec<(String, Value)>, String> {
+        let mut engine = self.engine.clone();
+        let input = rego_object([
+            ("review", review.clone()),
+            ("parameters", parameters.clone()),
+        ]);
+        engine.set_input(input);
+        let result = engine
+            .eval_rule(self.rule.clone())
+            .map_err(|e| one_line(&e.to_string()))?;
+        let json: Value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+        let items = match json {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            other => return Err(format!("violation is not a set: {other}")),
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                let msg = item
+                    .get("msg")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| format!("a violation has no string msg: {item}"))?
+                    .to_string();
+                let details = item.get("details").cloned().unwrap_or(Value::Null);
+                Ok((msg, details))
+            })
+            .collect()
+    }
+}
+
+/// A Rego object of string keys.
+pub(crate) fn rego_object<const N: usize>(pairs: [(&str, regorus::Value); N]) -> regorus::Value {
+    regorus::Value::from(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (regorus::Value::from(k), v))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
+}
+
+/// The template's Rego and libs: the `rego`/`libs` fields, or the `Rego` engine entry of
+/// `code` (Gatekeeper 3.13+ multi-engine templates).
+fn rego_source(target: &Value) -> Result<(&str, Vec<&str>), String> {
+    fn libs_of(v: Option<&Value>) -> Result<Vec<&str>, String> {
+        match v {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|l| l.as_str().ok_or_else(|| "libs must be strings".to_string()))
+                .collect(),
+            Some(_) => Err("libs must be a list".into()),
+        }
+    }
+    if let Some(rego) = target.get("rego").and_then(Value::as_str) {
+        return Ok((rego, libs_of(target.get("libs"))?));
+    }
+    let code = target.get("code").and_then(Value::as_array);
+    if let Some(entry) = code
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("engine").and_then(Value::as_str) == Some("Rego"))
+    {
+        let source = entry.get("source").ok_or("code[Rego].source is missing")?;
+        let rego = source
+            .get("rego")
+            .and_then(Value::as_str)
+            .ok_or("code[Rego].source.rego is missing")?;
+        return Ok((rego, libs_of(source.get("libs"))?));
+    }
+    let engines: Vec<&str> = code
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("engine").and_then(Value::as_str))
+        .collect();
+    if engines.is_empty() {
+        Err("the target has no rego".into())
+    } else {
+        Err(format!(
+            "the target has no Rego; engines {engines:?} are not supported"
+        ))
+    }
+}
+
+/// regorus errors start with `--> file:line:col`; say where that is in the template's
+/// file when the Rego can be found there, and keep the message on one line.
+fn locate_error(message: &str, rego: &str, source: Option<&SourceText<'_>>) -> String {
+    let position = message
+        .split_once("--> ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|loc| {
+            let mut parts = loc.rsplitn(3, ':');
+            let col: usize = parts.next()?.parse().ok()?;
+            let line: usize = parts.next()?.parse().ok()?;
+            Some((line, col))
+        });
+    let what = message
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| l.trim().trim_start_matches("error:").trim())
+        .unwrap_or_else(|| message.trim());
+    let Some((line, col)) = position else {
+        return one_line(message);
+    };
+    match source.and_then(|s| block_position(s.text, rego, line, col)) {
+        Some((file_line, file_col)) => {
+            format!("line {file_line}, column {file_col} (Rego line {line}, column {col}): {what}")
+        }
+        None => format!("Rego line {line}, column {col}: {what}"),
+    }
+}
+
+/// The file position of `(line, col)` of `block`, a YAML block scalar of `text`: the
+/// block's lines appear in the file in order, each with the same indentation.
+fn block_position(text: &str, block: &str, line: usize, col: usize) -> Option<(usize, usize)> {
+    let block_lines: Vec<&str> = block.lines().collect();
+    let first = block_lines.iter().position(|l| !l.trim().is_empty())?;
+    let file_lines: Vec<&str> = text.lines().collect();
+    let fits = |start: usize| {
+        let indent = file_lines.get(start)?.find(block_lines[first])?;
+        block_lines[first..]
+            .iter()
+            .enumerate()
+            .all(|(i, b)| {
+                b.trim().is_empty()
+                    || file_lines
+                        .get(start + i)
+                        .is_some_and(|f| f.get(indent..) == Some(b))
+            })
+            .then_some(indent)
+    };
+    (0..file_lines.len()).find_map(|start| {
+        let indent = fits(start)?;
+        let block_start = start.checked_sub(first)?;
+        Some((block_start + line, col + indent))
+    })
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(rego: &str) -> Value {
+        json!({
+            "apiVersion": "templates.gatekeeper.sh/v1",
+            "kind": "ConstraintTemplate",
+            "metadata": {"name": "k8stest"},
+            "spec": {
+                "crd": {"spec": {"names": {"kind": "K8sTest"}}},
+                "targets": [{"target": TARGET, "rego": rego}]
+            }
+        })
+    }
+
+    fn compile(v: &Value) -> Result<Template, String> {
+        Template::compile(
+            v,
+            None,
+            &regorus::Value::new_object(),
+            Duration::from_secs(1),
+        )
+    }
+
+    #[test]
+    fn a_template_reports_violations_with_details() {
+        let t = compile(&template(
+            r#"package k8stest
+violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
+  input.review.object.x > input.parameters.max
+  msg := sprintf("x is %v", [input.review.object.x])
+}"#,
+        ))
+        .unwrap();
+        let review = regorus::Value::from(json!({"object": {"x": 5}}));
+        let v = t
+            .violations(&review, &regorus::Value::from(json!({"max": 3})))
+            .unwrap();
+        assert_eq!(v, [("x is 5".to_string(), json!({"got": 5}))]);
+        assert!(
+            t.violations(&review, &regorus::Value::from(json!({"max": 9})))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn bad_templates_are_refused_with_a_position() {
+        let err = compile(&template(
+            "package k8stest\nviolation[{\"msg\": m}] {\n  m := 1 +* 2\n}",
+        ))
+        .unwrap_err();
+        assert!(err.starts_with("Rego line 2"), "{err}");
+        let err = compile(&template(
+            "package k8stest\nviolation[{\"msg\": m}] {\n  m := nope(2)\n}",
+        ))
+        .unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+        let err = compile(&template("package k8stest\ndeny[m] { m := 1 }")).unwrap_err();
+        assert!(err.contains("no `violation`"), "{err}");
+        let mut wrong_name = template("package k8stest\nviolation[{\"msg\": \"x\"}] { true }");
+        wrong_name["metadata"]["name"] = json!("other");
+        assert!(
+            compile(&wrong_name)
+                .unwrap_err()
+                .contains("lower-case kind")
+        );
+        let mut lib =
+            template("package k8stest\nimport data.other.x\nviolation[{\"msg\": \"x\"}] { x }");
+        lib["spec"]["targets"][0]["libs"] = json!(["package other\nx { true }"]);
+        assert!(compile(&lib).unwrap_err().contains("under `lib`"));
+    }
+
+    #[test]
+    fn errors_point_into_the_yaml_file() {
+        let text = "kind: ConstraintTemplate\nspec:\n  targets:\n    - rego: |\n        package k8stest\n        violation[{\"msg\": m}] {\n          m := 1 +* 2\n        }\n";
+        let rego = "package k8stest\nviolation[{\"msg\": m}] {\n  m := 1 +* 2\n}\n";
+        assert_eq!(block_position(text, rego, 2, 23), Some((6, 31)));
+        let err = Template::compile(
+            &template(rego),
+            Some(&SourceText { text }),
+            &regorus::Value::new_object(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("line 6, column"), "{err}");
+    }
+
+    #[test]
+    fn the_rego_engine_entry_of_code_is_used() {
+        let v = json!({
+            "metadata": {"name": "k8stest"},
+            "spec": {
+                "crd": {"spec": {"names": {"kind": "K8sTest"}}},
+                "targets": [{"target": TARGET, "code": [
+                    {"engine": "K8sNativeValidation", "source": {"validations": []}},
+                    {"engine": "Rego", "source": {"rego": "package k8stest\nviolation[{\"msg\": \"always\"}] { true }"}}
+                ]}]
+            }
+        });
+        let t = compile(&v).unwrap();
+        let out = t
+            .violations(&regorus::Value::new_object(), &regorus::Value::new_object())
+            .unwrap();
+        assert_eq!(out[0].0, "always");
+    }
+}
