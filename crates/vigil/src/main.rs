@@ -43,6 +43,9 @@ enum Command {
     K8s(cmd::k8s::Args),
     /// Control-plane threat detection: judge Kubernetes audit logs with detection rules.
     Audit(cmd::audit::Args),
+    /// Admission control: a validating webhook running Gatekeeper policies, Pod Security
+    /// Standards and an image vulnerability gate.
+    Admission(cmd::admission::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Image(args) => cmd::image::run(*args),
         Command::K8s(args) => cmd::k8s::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Admission(args) => cmd::admission::run(args),
     };
     match result {
         Ok(code) => code,

@@ -3,46 +3,17 @@
 //! POSTs from a real HTTPS client; then the refusals (wrong token, oversized body,
 //! malformed JSON, plain HTTP off loopback), the printed webhook kubeconfig, and SIGTERM.
 
+mod common;
+
+use common::{certs, lines};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 const TOKEN: &str = "9b1d7c0e-test-token";
-
-/// A CA, and a serving certificate for 127.0.0.1 and localhost signed by it.
-struct Certs {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn certs(dir: &Path) -> Certs {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "vigil test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let certs = Certs {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("tls.crt"),
-        key: dir.join("tls.key"),
-    };
-    std::fs::write(&certs.ca, ca.pem()).unwrap();
-    std::fs::write(&certs.cert, cert.pem()).unwrap();
-    std::fs::write(&certs.key, key.serialize_pem()).unwrap();
-    certs
-}
 
 /// A pod with a privileged container, created: the built-in K8S-AUDIT-privileged-pod.
 fn privileged_pod(id: &str) -> Value {
@@ -65,19 +36,6 @@ fn privileged_pod(id: &str) -> Value {
 fn event_list(items: &[Value]) -> String {
     json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {}, "items": items})
         .to_string()
-}
-
-fn lines(from: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }
 
 /// A running `vigil audit serve`, its URL, and its output lines.

@@ -12,12 +12,13 @@
 use crate::cmd::audit_judge::{self, AlertFormat, AlertWriter, RuleArgs};
 use crate::cmd::sbom::parse_size;
 use crate::listen::bearer::Tokens;
+use crate::listen::reply::{refuse, reply, status_body};
 use crate::listen::{self, Limits, Listener, Reply};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes};
-use hyper::{Method, Request, Response, StatusCode, header};
+use hyper::{Method, Request, StatusCode, header};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -288,42 +289,6 @@ fn judge_batch(
     verdict
 }
 
-fn reply(status: StatusCode, body: serde_json::Value) -> Reply {
-    let mut text = body.to_string();
-    text.push('\n');
-    let mut r = Response::new(Full::new(Bytes::from(text)));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-/// A refusal as a Kubernetes `Status`, which the API server's webhook client decodes and
-/// logs with its message.
-fn status_body(status: StatusCode, message: &str) -> serde_json::Value {
-    let reason = match status.as_u16() {
-        400 => "BadRequest",
-        401 => "Unauthorized",
-        405 => "MethodNotAllowed",
-        408 => "Timeout",
-        413 => "RequestEntityTooLarge",
-        415 => "UnsupportedMediaType",
-        429 => "TooManyRequests",
-        503 => "ServiceUnavailable",
-        _ => "InternalError",
-    };
-    json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": status.as_u16(),
-    })
-}
-
-fn refuse(status: StatusCode, message: &str) -> Reply {
-    reply(status, status_body(status, message))
-}
-
 /// Asks the client to send the batch again in a second (the API server's webhook
 /// client retries on 429 and on Retry-After, with back-off).
 fn retry_later(status: StatusCode, message: &str) -> Reply {
@@ -545,6 +510,7 @@ fn kubeconfig(args: &ServeArgs) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::Full;
 
     const PRIVILEGED: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"p1","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/shop/pods","user":{"username":"mallory"},"objectRef":{"resource":"pods","namespace":"shop","name":"evil","apiVersion":"v1"},"responseStatus":{"code":201},"requestObject":{"kind":"Pod","apiVersion":"v1","metadata":{"name":"evil"},"spec":{"containers":[{"name":"c","image":"busybox","securityContext":{"privileged":true}}]}},"stageTimestamp":"2026-11-29T12:00:00Z"}"#;
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admission;
 pub mod audit;
 pub mod audit_judge;
 pub mod audit_serve;

@@ -8,6 +8,7 @@
 //! edge small.
 
 pub mod bearer;
+pub mod reply;
 pub mod tls;
 
 use anyhow::{Context, Result, bail};

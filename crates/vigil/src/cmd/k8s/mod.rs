@@ -5,7 +5,7 @@ mod connect;
 mod diff;
 pub mod live;
 mod pss;
-mod scan;
+pub(crate) mod scan;
 mod snapshot;
 
 use anyhow::Result;

@@ -130,7 +130,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     })
 }
 
-fn read_images(paths: &[PathBuf]) -> Result<Vec<VulnReport>> {
+pub(crate) fn read_images(paths: &[PathBuf]) -> Result<Vec<VulnReport>> {
     paths
         .iter()
         .map(|p| {

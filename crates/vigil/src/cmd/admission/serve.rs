@@ -1,0 +1,378 @@
+//! `vigil admission serve`: the validating admission webhook.
+//!
+//! The API server POSTs an `AdmissionReview` per request and waits for the answer, so
+//! judging happens inline on the connection's task: every policy is compiled at load,
+//! and a request costs microseconds per policy (a template's engine is cloned, not
+//! rebuilt), which is cheaper than handing work to another thread. The policies in force
+//! sit behind an `RwLock<Arc<_>>`: a request takes the current `Arc` and keeps it to the
+//! end, and a reload swaps in a whole new set, so no request is judged half by old and
+//! half by new policies, and none is dropped.
+
+use super::metrics::Metrics;
+use super::{PolicyArgs, report_load};
+use crate::cmd::sbom::parse_size;
+use crate::listen::reply::{refuse, reply};
+use crate::listen::{self, Limits, Listener, Reply};
+use anyhow::{Context, Result};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode, header};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+use vigil_kube::admission::selector::name_matches;
+use vigil_kube::admission::{self, Action, FailureMode, PolicySet, review};
+
+/// `vigil admission serve` arguments.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Endpoints: POST /validate (any other POST path works too) takes an
+AdmissionReview (admission.k8s.io/v1 or v1beta1) and answers one with the request's uid;
+GET /healthz, /readyz and /metrics (Prometheus) need no body.
+
+Verdicts: a Constraint with enforcementAction deny (the default) refuses the request with
+`[constraint-name] message` lines; warn lets it through with warnings kubectl shows;
+dryrun only records (audit annotation `violations`, log, metrics). A policy that fails
+(Rego error, --policy-timeout) follows --failure-policy. Malformed reviews get 400 with
+the reason, bodies over --max-body 413.
+
+Policy files are read again when they change (checked every --reload-interval); a
+template that no longer compiles is logged and left out, the others stay in force.
+
+Examples:
+  vigil admission serve --listen 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --policy /etc/vigil/policies --pod-security baseline
+  vigil admission serve --listen 127.0.0.1:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --image-results scans/ --image-severity high --unscanned warn"
+)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT (port 0 picks a free one). The first line on
+    /// stderr gives the URL served.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// TLS certificate chain (PEM). The API server only calls webhooks over HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address.
+    #[arg(long)]
+    pub insecure: bool,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// What a request gets when a policy fails to judge it: Fail (deny) or Ignore (allow
+    /// with a warning).
+    #[arg(long, value_name = "MODE", default_value = "Fail")]
+    pub failure_policy: FailureMode,
+    /// Requests in these namespaces are allowed without judging (`*` at either end is a
+    /// wildcard). Repeatable.
+    #[arg(long = "exempt-namespace", value_name = "NAMESPACE")]
+    pub exempt_namespaces: Vec<String>,
+    /// Largest AdmissionReview body (bytes; K, M suffixes); larger ones get 413.
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    pub max_body: u64,
+    /// How often policy files are checked for changes.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = super::parse_duration)]
+    pub reload_interval: Duration,
+}
+
+/// Time a client gets to send a whole body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every request handler shares.
+struct State {
+    policies: RwLock<Arc<PolicySet>>,
+    failure: FailureMode,
+    exempt: Vec<String>,
+    max_body: u64,
+    metrics: Metrics,
+    ready: AtomicBool,
+}
+
+impl State {
+    fn current(&self) -> Arc<PolicySet> {
+        match self.policies.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace(&self, set: PolicySet) {
+        let set = Arc::new(set);
+        match self.policies.write() {
+            Ok(mut p) => *p = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+    }
+}
+
+/// Runs `vigil admission serve`.
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let addr = listen::resolve(&args.listen)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(listen::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    listen::check_plain_http(addr, tls.is_some(), args.insecure)?;
+    if args.policies.is_empty() {
+        tracing::warn!(
+            "no policy given (--policy, --pod-security, --image-results): every request is allowed"
+        );
+    }
+    let loaded = args.policies.load()?;
+    report_load(&loaded);
+    let metrics = Metrics::new();
+    metrics.loaded(loaded.set.len(), loaded.errors.len(), None);
+    let state = Arc::new(State {
+        policies: RwLock::new(Arc::new(loaded.set)),
+        failure: args.failure_policy,
+        exempt: args.exempt_namespaces.clone(),
+        max_body: args.max_body,
+        metrics,
+        ready: AtomicBool::new(true),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let reloader = {
+        let (state, stop, policies) =
+            (Arc::clone(&state), Arc::clone(&stop), args.policies.clone());
+        let interval = args.reload_interval;
+        std::thread::Builder::new()
+            .name("policy-reload".into())
+            .spawn(move || watch_policies(&state, &policies, interval, &stop))
+            .context("starting the policy reload thread")?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let served = runtime.block_on({
+        let state = Arc::clone(&state);
+        async move {
+            let signals = crate::signal::Signals::new()?;
+            let listener = Listener::bind(addr, tls, Limits::default()).await?;
+            eprintln!("vigil: listening on {}", listener.url());
+            listener
+                .serve(move |req| handle(Arc::clone(&state), req), signals.first())
+                .await
+        }
+    });
+    state.ready.store(false, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let _ = reloader.join();
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Size and modification time of every policy file: a change in any means a reload.
+type Fingerprint = Vec<(PathBuf, Option<(u64, SystemTime)>)>;
+
+fn fingerprint(policies: &PolicyArgs) -> Fingerprint {
+    policies
+        .files()
+        .into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)));
+            (p, meta)
+        })
+        .collect()
+}
+
+/// Polls the policy files and swaps in a new policy set when they change. Polling, not
+/// inotify: ConfigMap volumes change by swapping a symlink, which file watches on the
+/// files themselves miss, and a check every few seconds costs nothing.
+fn watch_policies(state: &State, policies: &PolicyArgs, interval: Duration, stop: &AtomicBool) {
+    let mut seen = fingerprint(policies);
+    let tick = Duration::from_millis(100);
+    let mut waited = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        waited += tick;
+        if waited < interval {
+            continue;
+        }
+        waited = Duration::ZERO;
+        let now = fingerprint(policies);
+        if now == seen {
+            continue;
+        }
+        // Let a writer finish (editors write in steps), then read what is there.
+        std::thread::sleep(tick);
+        seen = fingerprint(policies);
+        match policies.load() {
+            Ok(loaded) => {
+                report_load(&loaded);
+                state
+                    .metrics
+                    .loaded(loaded.set.len(), loaded.errors.len(), Some(true));
+                eprintln!(
+                    "vigil: policies reloaded: {} in force, {} not loaded",
+                    loaded.set.len(),
+                    loaded.errors.len()
+                );
+                state.replace(loaded.set);
+            }
+            Err(e) => {
+                tracing::error!("policies not reloaded, the previous ones stay in force: {e:#}");
+                eprintln!("vigil: policies not reloaded: {e:#}");
+                let current = state.current().len();
+                state.metrics.loaded(current, 0, Some(false));
+            }
+        }
+    }
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Reply {
+    match (req.method(), req.uri().path()) {
+        (&Method::GET, "/healthz") => return text(StatusCode::OK, "text/plain", "ok\n".into()),
+        (&Method::GET, "/readyz") => {
+            return if state.ready.load(Ordering::Relaxed) {
+                text(StatusCode::OK, "text/plain", "ok\n".into())
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "stopping\n".into(),
+                )
+            };
+        }
+        (&Method::GET, "/metrics") => {
+            return text(
+                StatusCode::OK,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                state.metrics.encode(),
+            );
+        }
+        (&Method::POST, _) => {}
+        _ => {
+            state.metrics.rejected();
+            let mut r = refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST an AdmissionReview; GET /healthz, /readyz or /metrics",
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("GET, POST"));
+            return r;
+        }
+    }
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if media.is_some_and(|m| m != "application/json") {
+        state.metrics.rejected();
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send an AdmissionReview as application/json",
+        );
+    }
+    if req.body().size_hint().lower() > state.max_body {
+        state.metrics.rejected();
+        return too_large(&state);
+    }
+    let limited = Limited::new(req.into_body(), state.max_body as usize);
+    let body = match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            state.metrics.rejected();
+            return too_large(&state);
+        }
+        Ok(Err(e)) => {
+            state.metrics.rejected();
+            return refuse(StatusCode::BAD_REQUEST, &format!("reading the body: {e}"));
+        }
+        Err(_) => {
+            state.metrics.rejected();
+            return refuse(StatusCode::REQUEST_TIMEOUT, "the body took too long");
+        }
+    };
+    let started = Instant::now();
+    let request = match admission::Request::from_review(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            state.metrics.rejected();
+            tracing::warn!("malformed AdmissionReview: {e}");
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("malformed AdmissionReview: {e}"),
+            );
+        }
+    };
+    let verdict = judge(&state, &request, started);
+    reply(
+        StatusCode::OK,
+        review::response(&request.api_version, &request.uid, &verdict),
+    )
+}
+
+/// Runs the policies in force on `request`, logs and counts the outcome.
+fn judge(state: &State, request: &admission::Request, started: Instant) -> admission::Verdict {
+    let ns = &request.namespace;
+    if !ns.is_empty() && state.exempt.iter().any(|p| name_matches(p, ns)) {
+        return admission::Verdict {
+            allowed: true,
+            ..admission::Verdict::default()
+        };
+    }
+    let policies = state.current();
+    let decision = policies.decide(request);
+    let verdict = decision.verdict(state.failure);
+    state
+        .metrics
+        .judged(request, &decision, verdict.allowed, started.elapsed());
+    let object = format!("{} {}/{}", request.kind, request.namespace, request.name);
+    let user = request
+        .review
+        .pointer("/userInfo/username")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    for v in &decision.violations {
+        tracing::info!(
+            uid = %request.uid, operation = %request.operation, object = %object, user,
+            policy = %v.policy, action = %v.action, "{}", v.message
+        );
+    }
+    for f in &decision.failures {
+        tracing::error!(uid = %request.uid, object = %object, policy = %f.policy, "policy failed: {}", f.error);
+    }
+    if !verdict.allowed {
+        tracing::info!(uid = %request.uid, object = %object, user, "denied");
+    } else if decision.with_action(Action::Deny).next().is_none() {
+        tracing::debug!(uid = %request.uid, object = %object, "allowed");
+    }
+    verdict
+}
+
+fn too_large(state: &State) -> Reply {
+    let mut r = refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than {} bytes", state.max_body),
+    );
+    r.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    r
+}
