@@ -2,7 +2,7 @@
 //! `parameters`, and what a violation does (`enforcementAction`).
 
 use super::cluster::ClusterData;
-use super::template::Template;
+use super::template::{Parameters, Template};
 use crate::admission::selector::{LabelSelector, name_matches};
 use crate::admission::{Action, Operation, Policy, Request, Violation};
 use serde::Deserialize;
@@ -144,7 +144,7 @@ pub struct Constraint {
     name: String,
     template: Arc<Template>,
     matcher: Match,
-    parameters: regorus::Value,
+    parameters: Parameters,
     action: Action,
     cluster: Arc<ClusterData>,
 }
@@ -182,7 +182,7 @@ impl Constraint {
             name,
             template,
             matcher,
-            parameters: regorus::Value::from(parameters),
+            parameters: Parameters::new(parameters),
             action,
             cluster,
         })
@@ -244,9 +244,7 @@ impl Policy for Constraint {
         if !self.matcher.matches(request, &self.cluster) {
             return Ok(Vec::new());
         }
-        let found = self
-            .template
-            .violations(request.rego_review(), &self.parameters)?;
+        let found = self.template.violations(request, &self.parameters)?;
         Ok(found
             .into_iter()
             .map(|(message, details)| Violation {

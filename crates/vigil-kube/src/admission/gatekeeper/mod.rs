@@ -6,6 +6,7 @@
 //! is reported with its file and name and left out; the others keep working, as in
 //! Gatekeeper.
 
+pub mod cel;
 pub mod cluster;
 pub mod constraint;
 pub mod template;

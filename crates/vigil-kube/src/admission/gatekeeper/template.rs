@@ -6,6 +6,8 @@
 //! compiled once at load; a request clones it (reference-counted, cheap) and evaluates
 //! `data.<package>.violation` with Gatekeeper's input: `{review, parameters}`.
 
+use super::cel::CelPolicy;
+use crate::admission::Request;
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::Value;
@@ -19,14 +21,35 @@ pub const TARGET: &str = "admission.k8s.gatekeeper.sh";
 const MAX_REGO_BYTES: usize = 1 << 20;
 
 /// A compiled template.
-#[derive(Clone)]
 pub struct Template {
     /// `metadata.name` (the lower-case kind).
     pub name: String,
     /// The Constraint kind it defines (`spec.crd.spec.names.kind`).
     pub kind: String,
-    engine: Engine,
-    rule: String,
+    body: Body,
+}
+
+/// The policy code, in one of Gatekeeper's engines.
+enum Body {
+    /// Rego: the engine with the template's modules and `data.inventory`, and the rule
+    /// that lists violations.
+    Rego { engine: Box<Engine>, rule: String },
+    /// CEL (`K8sNativeValidation`).
+    Cel(CelPolicy),
+}
+
+/// A Constraint's `parameters`, in the form each engine reads.
+pub struct Parameters {
+    json: Value,
+    rego: regorus::Value,
+}
+
+impl Parameters {
+    /// From `spec.parameters` (an object).
+    pub fn new(json: Value) -> Parameters {
+        let rego = regorus::Value::from(json.clone());
+        Parameters { json, rego }
+    }
 }
 
 impl std::fmt::Debug for Template {
@@ -34,8 +57,14 @@ impl std::fmt::Debug for Template {
         f.debug_struct("Template")
             .field("name", &self.name)
             .field("kind", &self.kind)
-            .field("rule", &self.rule)
-            .finish_non_exhaustive()
+            .field(
+                "engine",
+                &match &self.body {
+                    Body::Rego { rule, .. } => format!("Rego ({rule})"),
+                    Body::Cel(_) => "CEL".to_string(),
+                },
+            )
+            .finish()
     }
 }
 
@@ -85,7 +114,16 @@ impl Template {
             Some(TARGET) => {}
             other => return Err(format!("target {other:?} is not {TARGET:?}")),
         }
-        let (rego, libs) = rego_source(target)?;
+        let (rego, libs) = match code_source(target)? {
+            Code::Rego(rego, libs) => (rego, libs),
+            Code::Cel(source) => {
+                return Ok(Template {
+                    name,
+                    kind,
+                    body: Body::Cel(CelPolicy::compile(source)?),
+                });
+            }
+        };
         if rego.len() + libs.iter().map(|l| l.len()).sum::<usize>() > MAX_REGO_BYTES {
             return Err(format!("Rego source larger than {MAX_REGO_BYTES} bytes"));
         }
@@ -132,46 +170,71 @@ impl Template {
         Ok(Template {
             name,
             kind,
-            engine,
-            rule,
+            body: Body::Rego {
+                engine: Box::new(engine),
+                rule,
+            },
         })
     }
 
-    /// The violations of `review` (an AdmissionRequest as Rego value) with `parameters`:
-    /// `(msg, details)` pairs.
+    /// The engine the template is written for: `Rego` or `K8sNativeValidation`.
+    pub fn engine(&self) -> &'static str {
+        match self.body {
+            Body::Rego { .. } => "Rego",
+            Body::Cel(_) => "K8sNativeValidation",
+        }
+    }
+
+    /// The violations of `request` with `parameters`: `(msg, details)` pairs.
     pub fn violations(
         &self,
-        review: &regorus::Value,
-        parameters: &regorus::Value,
+        request: &Request,
+        parameters: &Parameters,
     ) -> Result<Vec<(String, Value)>, String> {
-        let mut engine = self.engine.clone();
-        let input = rego_object([
-            ("review", review.clone()),
-            ("parameters", parameters.clone()),
-        ]);
-        engine.set_input(input);
-        let result = engine
-            .eval_rule(self.rule.clone())
-            .map_err(|e| one_line(&e.to_string()))?;
-        let json: Value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-        let items = match json {
-            Value::Array(items) => items,
-            Value::Null => Vec::new(),
-            other => return Err(format!("violation is not a set: {other}")),
-        };
-        items
-            .into_iter()
-            .map(|item| {
-                let msg = item
-                    .get("msg")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| format!("a violation has no string msg: {item}"))?
-                    .to_string();
-                let details = item.get("details").cloned().unwrap_or(Value::Null);
-                Ok((msg, details))
-            })
-            .collect()
+        match &self.body {
+            Body::Rego { engine, rule } => {
+                rego_violations(engine, rule, request.rego_review(), &parameters.rego)
+            }
+            Body::Cel(cel) => cel.violations(&request.review, &parameters.json),
+        }
     }
+}
+
+/// The violations `rule` lists for `review` (an AdmissionRequest as Rego value) with
+/// `parameters`.
+fn rego_violations(
+    engine: &Engine,
+    rule: &str,
+    review: &regorus::Value,
+    parameters: &regorus::Value,
+) -> Result<Vec<(String, Value)>, String> {
+    let mut engine = engine.clone();
+    let input = rego_object([
+        ("review", review.clone()),
+        ("parameters", parameters.clone()),
+    ]);
+    engine.set_input(input);
+    let result = engine
+        .eval_rule(rule.to_string())
+        .map_err(|e| one_line(&e.to_string()))?;
+    let json: Value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+    let items = match json {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => return Err(format!("violation is not a set: {other}")),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let msg = item
+                .get("msg")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("a violation has no string msg: {item}"))?
+                .to_string();
+            let details = item.get("details").cloned().unwrap_or(Value::Null);
+            Ok((msg, details))
+        })
+        .collect()
 }
 
 /// A Rego object of string keys.
@@ -184,9 +247,18 @@ pub(crate) fn rego_object<const N: usize>(pairs: [(&str, regorus::Value); N]) ->
     )
 }
 
-/// The template's Rego and libs: the `rego`/`libs` fields, or the `Rego` engine entry of
-/// `code` (Gatekeeper 3.13+ multi-engine templates).
-fn rego_source(target: &Value) -> Result<(&str, Vec<&str>), String> {
+/// A template's code in one engine.
+enum Code<'a> {
+    /// Rego and libs.
+    Rego(&'a str, Vec<&'a str>),
+    /// The `source` of a `K8sNativeValidation` entry.
+    Cel(&'a Value),
+}
+
+/// The template's code: the `rego`/`libs` fields, or else the `Rego` entry of `code`
+/// (Gatekeeper 3.13+ multi-engine templates), or else its `K8sNativeValidation` entry.
+/// Rego is preferred when both are given: it can read `data.inventory`.
+fn code_source(target: &Value) -> Result<Code<'_>, String> {
     fn libs_of(v: Option<&Value>) -> Result<Vec<&str>, String> {
         match v {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -198,7 +270,7 @@ fn rego_source(target: &Value) -> Result<(&str, Vec<&str>), String> {
         }
     }
     if let Some(rego) = target.get("rego").and_then(Value::as_str) {
-        return Ok((rego, libs_of(target.get("libs"))?));
+        return Ok(Code::Rego(rego, libs_of(target.get("libs"))?));
     }
     let code = target.get("code").and_then(Value::as_array);
     if let Some(entry) = code
@@ -211,7 +283,17 @@ fn rego_source(target: &Value) -> Result<(&str, Vec<&str>), String> {
             .get("rego")
             .and_then(Value::as_str)
             .ok_or("code[Rego].source.rego is missing")?;
-        return Ok((rego, libs_of(source.get("libs"))?));
+        return Ok(Code::Rego(rego, libs_of(source.get("libs"))?));
+    }
+    if let Some(entry) = code
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("engine").and_then(Value::as_str) == Some("K8sNativeValidation"))
+    {
+        return entry
+            .get("source")
+            .map(Code::Cel)
+            .ok_or_else(|| "code[K8sNativeValidation].source is missing".to_string());
     }
     let engines: Vec<&str> = code
         .into_iter()
@@ -322,13 +404,13 @@ violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
 }"#,
         ))
         .unwrap();
-        let review = regorus::Value::from(json!({"object": {"x": 5}}));
+        let review = Request::create(json!({"kind": "Pod", "x": 5}), "u").unwrap();
         let v = t
-            .violations(&review, &regorus::Value::from(json!({"max": 3})))
+            .violations(&review, &Parameters::new(json!({"max": 3})))
             .unwrap();
         assert_eq!(v, [("x is 5".to_string(), json!({"got": 5}))]);
         assert!(
-            t.violations(&review, &regorus::Value::from(json!({"max": 9})))
+            t.violations(&review, &Parameters::new(json!({"max": 9})))
                 .unwrap()
                 .is_empty()
         );
@@ -389,9 +471,21 @@ violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
             }
         });
         let t = compile(&v).unwrap();
-        let out = t
-            .violations(&regorus::Value::new_object(), &regorus::Value::new_object())
-            .unwrap();
+        assert_eq!(t.engine(), "Rego");
+        let pod = Request::create(json!({"kind": "Pod"}), "u").unwrap();
+        let out = t.violations(&pod, &Parameters::new(json!({}))).unwrap();
         assert_eq!(out[0].0, "always");
+
+        // Without Rego, the CEL entry is the template.
+        let mut cel = v.clone();
+        cel["spec"]["targets"][0]["code"] = json!([{"engine": "K8sNativeValidation", "source": {
+            "validations": [{"expression": "has(object.metadata) && has(object.metadata.labels)",
+                             "messageExpression": "'label ' + variables.params.label + ' needed'"}]}}]);
+        let t = compile(&cel).unwrap();
+        assert_eq!(t.engine(), "K8sNativeValidation");
+        let out = t
+            .violations(&pod, &Parameters::new(json!({"label": "owner"})))
+            .unwrap();
+        assert_eq!(out, [("label owner needed".to_string(), Value::Null)]);
     }
 }
