@@ -326,7 +326,7 @@ fn the_webhook_judges_reviews_like_the_api_server_sends_them() {
             // Small, so the oversized body below still fits the socket buffers and the
             // client reads the 413 rather than a reset.
             "--max-body",
-            "256K",
+            "16K",
         ],
         &certs.ca,
     );
@@ -518,7 +518,7 @@ fn the_webhook_judges_reviews_like_the_api_server_sends_them() {
     );
     let (status, _) = webhook.post_raw(b"not json".to_vec());
     assert_eq!(status, 400);
-    let (status, body) = webhook.post_raw(vec![b' '; 300 << 10]);
+    let (status, body) = webhook.post_raw(vec![b' '; 40 << 10]);
     assert_eq!(status, 413, "{body}");
 
     // Health, readiness and metrics.
