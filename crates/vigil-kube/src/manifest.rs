@@ -219,6 +219,16 @@ pub fn parse(bytes: &[u8], path: &Path, limits: &Limits) -> Result<Vec<Object>, 
     Ok(out)
 }
 
+/// Document `document` of a YAML stream (1-based, as [`Origin::document`] counts them) and
+/// the 1-based line of `text` it starts on; `None` past the last document.
+pub fn yaml_document(text: &str, document: usize) -> Option<(usize, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let chunk = split_documents(text)
+        .into_iter()
+        .nth(document.checked_sub(1)?)?;
+    Some((chunk.line, chunk.text.into_owned()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Yaml,

@@ -44,10 +44,10 @@ pub struct Match {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KindMatch {
-    /// API groups (`""` is the core group, `*` any).
+    /// API groups (`""` is the core group, `*` or none: any).
     #[serde(default)]
     pub api_groups: Vec<String>,
-    /// Kinds (`*` any).
+    /// Kinds (`*` or none: any).
     #[serde(default)]
     pub kinds: Vec<String>,
 }
@@ -92,9 +92,11 @@ impl Match {
                 .and_then(Value::as_object)
         }
         self.kinds_match(request)
+            // A Namespace is cluster-scoped, though the API server puts its name in the
+            // request's namespace (Kubernetes 1.20+).
             && match self.scope.as_deref() {
-                Some("Cluster") => request.namespace.is_empty(),
-                Some("Namespaced") => !request.namespace.is_empty(),
+                Some("Cluster") => is_namespace || request.namespace.is_empty(),
+                Some("Namespaced") => !is_namespace && !request.namespace.is_empty(),
                 _ => true,
             }
             && (self.namespaces.is_empty()
@@ -130,7 +132,10 @@ impl Match {
     }
 
     fn kinds_match(&self, request: &Request) -> bool {
-        let any_or = |list: &[String], want: &str| list.iter().any(|x| x == "*" || x == want);
+        // An empty list (apiGroups or kinds left out) matches anything, as in Gatekeeper.
+        let any_or = |list: &[String], want: &str| {
+            list.is_empty() || list.iter().any(|x| x == "*" || x == want)
+        };
         self.kinds.is_empty()
             || self
                 .kinds
@@ -334,6 +339,40 @@ mod tests {
         assert!(!matcher(json!({"source": "Generated"})).matches(&pod, &cluster));
         assert!(serde_json::from_value::<Match>(json!({"excludeNamespaces": []})).is_err());
         assert!(matcher_err(json!({"scope": "Everywhere"})));
+    }
+
+    #[test]
+    fn kinds_entries_without_groups_or_kinds_match_any() {
+        let cluster = ClusterData::default();
+        let pod = request("Pod", "", "prod", "web-1", json!({}));
+        let deploy = request("Deployment", "apps", "prod", "web", json!({}));
+        let kinds_only = matcher(json!({"kinds": [{"kinds": ["Deployment"]}]}));
+        assert!(kinds_only.matches(&deploy, &cluster));
+        assert!(!kinds_only.matches(&pod, &cluster));
+        let groups_only = matcher(json!({"kinds": [{"apiGroups": ["apps"]}]}));
+        assert!(groups_only.matches(&deploy, &cluster));
+        assert!(!groups_only.matches(&pod, &cluster));
+        assert!(matcher(json!({"kinds": [{}]})).matches(&pod, &cluster));
+    }
+
+    #[test]
+    fn a_namespace_is_cluster_scoped_even_with_its_name_as_request_namespace() {
+        let cluster = ClusterData::default();
+        // What the API server sends since Kubernetes 1.20: namespace = the name.
+        let body = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+                "operation": "CREATE", "namespace": "prod", "name": "prod",
+                "object": {"metadata": {"name": "prod"}}
+            }
+        });
+        let ns = Request::from_review(&serde_json::to_vec(&body).unwrap()).unwrap();
+        assert!(matcher(json!({"scope": "Cluster"})).matches(&ns, &cluster));
+        assert!(!matcher(json!({"scope": "Namespaced"})).matches(&ns, &cluster));
+        let created = request("Namespace", "", "", "prod", json!({}));
+        assert!(matcher(json!({"scope": "Cluster"})).matches(&created, &cluster));
+        assert!(!matcher(json!({"scope": "Namespaced"})).matches(&created, &cluster));
     }
 
     fn matcher_err(v: Value) -> bool {

@@ -87,7 +87,17 @@ pub fn load(objects: &[Object], cluster: Arc<ClusterData>, timeout: Duration) ->
         let text = files
             .entry(o.origin.file.clone())
             .or_insert_with(|| std::fs::read_to_string(&o.origin.file).ok());
-        let source = text.as_deref().map(|text| template::SourceText { text });
+        // Only the template's own document: templates bundled in one file often carry
+        // the same libs, and an error must point into the template that has it.
+        let document = text
+            .as_deref()
+            .and_then(|text| crate::manifest::yaml_document(text, o.origin.document));
+        let source = document
+            .as_ref()
+            .map(|(first_line, text)| template::SourceText {
+                text,
+                first_line: *first_line,
+            });
         let what = format!("ConstraintTemplate {}", o.name());
         match Template::compile(&o.value, source.as_ref(), cluster.inventory(), timeout) {
             Ok(t) if by_kind.contains_key(&t.kind) => library.errors.push(error(

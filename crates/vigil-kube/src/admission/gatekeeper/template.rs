@@ -70,8 +70,10 @@ impl std::fmt::Debug for Template {
 
 /// Where a template's Rego sits in its file, to turn Rego positions into file positions.
 pub struct SourceText<'a> {
-    /// The whole file.
+    /// The template's document (the whole file when it holds one).
     pub text: &'a str,
+    /// The 1-based file line of the first line of `text`.
+    pub first_line: usize,
 }
 
 impl Template {
@@ -135,16 +137,26 @@ impl Template {
             limit: timeout,
             check_interval: NonZeroU32::MIN,
         });
-        let located =
-            |e: &dyn std::fmt::Display, text: &str| locate_error(&e.to_string(), text, source);
         let file = format!("{kind}.rego");
+        // Each block under the name regorus gives it, and the name errors show.
+        let mut blocks = vec![Block {
+            file: file.clone(),
+            label: "Rego".into(),
+            text: rego,
+        }];
+        blocks.extend(libs.iter().enumerate().map(|(i, lib)| Block {
+            file: format!("{kind}.lib{i}.rego"),
+            label: format!("libs[{i}]"),
+            text: lib,
+        }));
+        let located = |e: &dyn std::fmt::Display| locate_error(&e.to_string(), &blocks, source);
         let package = engine
             .add_policy(file.clone(), rego.to_string())
-            .map_err(|e| located(&e, rego))?;
-        for (i, lib) in libs.iter().enumerate() {
+            .map_err(|e| located(&e))?;
+        for (i, block) in blocks[1..].iter().enumerate() {
             let pkg = engine
-                .add_policy(format!("{kind}.lib{i}.rego"), lib.to_string())
-                .map_err(|e| located(&e, lib))?;
+                .add_policy(block.file.clone(), block.text.to_string())
+                .map_err(|e| located(&e))?;
             if !(pkg == "data.lib" || pkg.starts_with("data.lib.")) {
                 return Err(format!(
                     "libs[{i}]: package {} must be under `lib` (as Gatekeeper requires)",
@@ -164,9 +176,7 @@ impl Template {
         // A first evaluation resolves every function and reference, so a call to a
         // built-in that does not exist fails here, at load, not on the first request.
         engine.set_input(regorus::Value::new_object());
-        engine
-            .eval_rule(rule.clone())
-            .map_err(|e| located(&e, rego))?;
+        engine.eval_rule(rule.clone()).map_err(|e| located(&e))?;
         Ok(Template {
             name,
             kind,
@@ -309,9 +319,18 @@ fn code_source(target: &Value) -> Result<Code<'_>, String> {
     }
 }
 
+/// One Rego source of a template: its `rego` or one of its `libs`.
+struct Block<'a> {
+    /// The name it was added to the engine under (what errors name).
+    file: String,
+    /// How messages name it: `Rego`, `libs[0]`.
+    label: String,
+    text: &'a str,
+}
+
 /// regorus errors start with `--> file:line:col`; say where that is in the template's
-/// file when the Rego can be found there, and keep the message on one line.
-fn locate_error(message: &str, rego: &str, source: Option<&SourceText<'_>>) -> String {
+/// file when the block it names can be found there, and keep the message on one line.
+fn locate_error(message: &str, blocks: &[Block<'_>], source: Option<&SourceText<'_>>) -> String {
     let position = message
         .split_once("--> ")
         .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -319,7 +338,7 @@ fn locate_error(message: &str, rego: &str, source: Option<&SourceText<'_>>) -> S
             let mut parts = loc.rsplitn(3, ':');
             let col: usize = parts.next()?.parse().ok()?;
             let line: usize = parts.next()?.parse().ok()?;
-            Some((line, col))
+            Some((parts.next()?, line, col))
         });
     let what = message
         .lines()
@@ -327,19 +346,28 @@ fn locate_error(message: &str, rego: &str, source: Option<&SourceText<'_>>) -> S
         .find(|l| l.trim_start().starts_with("error:"))
         .map(|l| l.trim().trim_start_matches("error:").trim())
         .unwrap_or_else(|| message.trim());
-    let Some((line, col)) = position else {
+    let Some((file, line, col)) = position else {
         return one_line(message);
     };
-    match source.and_then(|s| block_position(s.text, rego, line, col)) {
+    let Some(block) = blocks.iter().find(|b| b.file == file) else {
+        return format!("{file} line {line}, column {col}: {what}");
+    };
+    let label = &block.label;
+    match source.and_then(|s| {
+        let (l, c) = block_position(s.text, block.text, line, col)?;
+        Some((l + s.first_line - 1, c))
+    }) {
         Some((file_line, file_col)) => {
-            format!("line {file_line}, column {file_col} (Rego line {line}, column {col}): {what}")
+            format!(
+                "line {file_line}, column {file_col} ({label} line {line}, column {col}): {what}"
+            )
         }
-        None => format!("Rego line {line}, column {col}: {what}"),
+        None => format!("{label} line {line}, column {col}: {what}"),
     }
 }
 
-/// The file position of `(line, col)` of `block`, a YAML block scalar of `text`: the
-/// block's lines appear in the file in order, each with the same indentation.
+/// The position in `text` of `(line, col)` of `block`, a YAML block scalar of `text`: the
+/// block's lines appear in the text in order, each with the same indentation.
 fn block_position(text: &str, block: &str, line: usize, col: usize) -> Option<(usize, usize)> {
     let block_lines: Vec<&str> = block.lines().collect();
     let first = block_lines.iter().position(|l| !l.trim().is_empty())?;
@@ -450,12 +478,67 @@ violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
         assert_eq!(block_position(text, rego, 2, 23), Some((6, 31)));
         let err = Template::compile(
             &template(rego),
-            Some(&SourceText { text }),
+            Some(&SourceText {
+                text,
+                first_line: 1,
+            }),
             &regorus::Value::new_object(),
             Duration::from_secs(1),
         )
         .unwrap_err();
         assert!(err.starts_with("line 6, column"), "{err}");
+    }
+
+    #[test]
+    fn an_error_in_a_lib_points_into_the_lib_of_its_own_document() {
+        let rego =
+            "package k8stest\nimport data.lib.x\nviolation[{\"msg\": m}] {\n  m := x.f(1)\n}\n";
+        let lib = "package lib.x\n\nf(a) = b {\n  b := nope(a)\n}\n";
+        let mut v = template(rego);
+        v["spec"]["targets"][0]["libs"] = json!([lib]);
+        let indent = |text: &str, by: &str| -> String {
+            text.lines()
+                .map(|l| {
+                    if l.is_empty() {
+                        "\n".into()
+                    } else {
+                        format!("{by}{l}\n")
+                    }
+                })
+                .collect()
+        };
+        let document = format!(
+            "kind: ConstraintTemplate\nspec:\n  targets:\n    - rego: |\n{}      libs:\n        - |\n{}",
+            indent(rego, "        "),
+            indent(lib, "          ")
+        );
+        // Two templates with the same lib in one file; the second one's is at fault.
+        let file = format!("{document}---\n{document}");
+        let (first_line, text) = crate::manifest::yaml_document(&file, 2).unwrap();
+        // Each document is 16 lines; the second starts after the `---` on line 17.
+        assert_eq!(first_line, 18);
+        let err = Template::compile(
+            &v,
+            Some(&SourceText {
+                text: &text,
+                first_line,
+            }),
+            &regorus::Value::new_object(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        // The lib starts on the document's line 12, so its line 4 is the document's 15th,
+        // the file's 18 + 14 = 32; `nope` is after the lib's 10 columns of indentation.
+        assert!(
+            err.starts_with("line 32, column 22 (libs[0] line 4, column 12): "),
+            "{err}"
+        );
+        assert!(err.contains("nope"), "{err}");
+        let unplaced = compile(&v).unwrap_err();
+        assert!(
+            unplaced.starts_with("libs[0] line 4, column 12"),
+            "{unplaced}"
+        );
     }
 
     #[test]
