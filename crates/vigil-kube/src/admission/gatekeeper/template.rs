@@ -480,6 +480,41 @@ violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
     }
 
     #[test]
+    fn a_runaway_template_fails_at_its_time_limit() {
+        let v = template(
+            r#"package k8stest
+violation[{"msg": "slow"}] {
+  r := numbers.range(1, input.parameters.n)
+  n := count([x | x := r[i] * r[j]; x % 7 == 0])
+  n > 0
+}"#,
+        );
+        // The limit is checked between interpreter steps (not inside one built-in call),
+        // so the runaway part is a loop: n * n steps.
+        let t = Template::compile(
+            &v,
+            None,
+            &regorus::Value::new_object(),
+            Duration::from_millis(50),
+        )
+        .unwrap();
+        let pod = Request::create(json!({"kind": "Pod"}), "u").unwrap();
+        let started = std::time::Instant::now();
+        let err = t
+            .violations(&pod, &Parameters::new(json!({"n": 5000})))
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.to_lowercase().contains("time") || err.contains("limit"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn errors_point_into_the_yaml_file() {
         let text = "kind: ConstraintTemplate\nspec:\n  targets:\n    - rego: |\n        package k8stest\n        violation[{\"msg\": m}] {\n          m := 1 +* 2\n        }\n";
         let rego = "package k8stest\nviolation[{\"msg\": m}] {\n  m := 1 +* 2\n}\n";
