@@ -9,6 +9,8 @@
 //! and are then decoded once for that event. Most of a real log is controllers reading,
 //! so most events are judged without ever building a JSON tree.
 
+mod fast;
+
 use crate::eval::{Event, Field, FieldTable, FieldType, Scalar};
 use serde::Deserialize;
 use serde_json::Value;
@@ -627,7 +629,7 @@ pub(crate) struct Wire<'a> {
     #[serde(borrow)]
     impersonated_user: Option<User<'a>>,
     #[serde(rename = "sourceIPs", borrow)]
-    source_ips: Option<&'a RawValue>,
+    source_ips: Option<Raw<'a>>,
     #[serde(borrow)]
     user_agent: Option<Text<'a>>,
     #[serde(borrow)]
@@ -635,9 +637,9 @@ pub(crate) struct Wire<'a> {
     #[serde(borrow)]
     response_status: Option<Status<'a>>,
     #[serde(borrow)]
-    request_object: Option<&'a RawValue>,
+    request_object: Option<Raw<'a>>,
     #[serde(borrow)]
-    response_object: Option<&'a RawValue>,
+    response_object: Option<Raw<'a>>,
     #[serde(borrow)]
     request_received_timestamp: Option<Text<'a>>,
     #[serde(borrow)]
@@ -654,7 +656,7 @@ struct User<'a> {
     #[serde(borrow)]
     username: Option<Text<'a>>,
     #[serde(borrow)]
-    groups: Option<&'a RawValue>,
+    groups: Option<Raw<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -673,7 +675,7 @@ struct ObjectRef<'a> {
 struct Status<'a> {
     /// Kept as its JSON text: rules compare it as text (`startswith 2`), as Falco does.
     #[serde(borrow)]
-    code: Option<&'a RawValue>,
+    code: Option<Raw<'a>>,
     #[serde(borrow)]
     reason: Option<Text<'a>>,
 }
@@ -685,7 +687,26 @@ struct Annotations<'a> {
     /// Kept raw: it is long, usually holds escaped quotes (so decoding it would copy it),
     /// and few rules read it.
     #[serde(rename = "authorization.k8s.io/reason", borrow)]
-    reason: Option<&'a RawValue>,
+    reason: Option<Raw<'a>>,
+}
+
+/// A JSON value kept as its text, borrowed from the event's (the text of a
+/// `serde_json::value::RawValue`, which the fast parser in [`fast`] can also make).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// The value's JSON text.
+    fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Raw<'a>, D::Error> {
+        let raw: &'de RawValue = Deserialize::deserialize(d)?;
+        Ok(Raw(raw.get()))
+    }
 }
 
 /// A string borrowed from the event's text unless it has escapes. (A newtype because
@@ -701,14 +722,23 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
+/// The typed view of an event's JSON text: by the fast path when the text has the usual
+/// shape, else by serde_json, which also says what is wrong with a bad line.
+pub(crate) fn parse_wire(text: &str) -> Result<Wire<'_>, serde_json::Error> {
+    match fast::wire(text) {
+        Some(wire) => Ok(wire),
+        None => serde_json::from_str(text),
+    }
+}
+
 /// A list of strings kept as raw JSON and decoded on first use: most events are judged
 /// without reading their groups or source addresses, and decoding them would allocate.
 fn strings<'s, 'a>(
     cell: &'s OnceCell<Vec<Text<'a>>>,
-    raw: Option<&'a RawValue>,
+    raw: Option<Raw<'a>>,
 ) -> impl Iterator<Item = &'s str> {
     cell.get_or_init(|| {
-        raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        raw.and_then(|r| fast::strings(r.get()).or_else(|| serde_json::from_str(r.get()).ok()))
             .unwrap_or_default()
     })
     .iter()
@@ -740,7 +770,7 @@ impl<'a> AuditEvent<'a> {
     /// Parses one event from its JSON text. Nothing checks that it is an audit event:
     /// the log reader does that.
     pub fn parse(raw: &'a str) -> Result<AuditEvent<'a>, serde_json::Error> {
-        Ok(AuditEvent::from_wire(raw, serde_json::from_str(raw)?))
+        Ok(AuditEvent::from_wire(raw, parse_wire(raw)?))
     }
 
     pub(crate) fn from_wire(raw: &'a str, wire: Wire<'a>) -> AuditEvent<'a> {
@@ -875,7 +905,7 @@ impl<'a> AuditEvent<'a> {
     fn object<'s>(
         &'s self,
         which: &'s OnceCell<Option<Value>>,
-        raw: Option<&RawValue>,
+        raw: Option<Raw<'_>>,
     ) -> Option<&'s Value> {
         which
             .get_or_init(|| raw.and_then(|r| serde_json::from_str(r.get()).ok()))
@@ -890,6 +920,41 @@ impl<'a> AuditEvent<'a> {
     /// The response object, decoded on first use.
     pub fn response_object(&self) -> Option<&Value> {
         self.object(&self.response, self.wire.response_object)
+    }
+
+    /// A single-valued text part of the typed view as it is, or `None` for the parts
+    /// that are lists or need decoding.
+    fn top_text(&self, top: Top) -> Option<Option<&str>> {
+        let o = self.wire.object_ref.as_ref();
+        Some(match top {
+            Top::AuditId => opt(&self.wire.audit_id),
+            Top::Stage => opt(&self.wire.stage),
+            Top::Verb => opt(&self.wire.verb),
+            Top::Uri => opt(&self.wire.request_uri),
+            Top::UserAgent => opt(&self.wire.user_agent),
+            Top::UserName => self.wire.user.as_ref().and_then(|u| opt(&u.username)),
+            Top::Resource => o.and_then(|o| opt(&o.resource)),
+            Top::Subresource => o.and_then(|o| opt(&o.subresource)),
+            Top::Namespace => o.and_then(|o| opt(&o.namespace)),
+            Top::Name => o.and_then(|o| opt(&o.name)),
+            Top::Code => self.code_text(),
+            Top::Decision => self
+                .wire
+                .annotations
+                .as_ref()
+                .and_then(|a| opt(&a.decision)),
+            Top::ImpersonatedUser => self
+                .wire
+                .impersonated_user
+                .as_ref()
+                .and_then(|u| opt(&u.username)),
+            Top::Reason => self
+                .wire
+                .response_status
+                .as_ref()
+                .and_then(|s| opt(&s.reason)),
+            Top::SourceIps | Top::UserGroups | Top::DecisionReason => return None,
+        })
     }
 
     /// Calls `f` with the values of a typed part, as `ty`.
@@ -984,6 +1049,13 @@ fn jevt_value(found: Option<&Value>, f: &mut dyn FnMut(Scalar<'_>) -> ControlFlo
 }
 
 impl Event for AuditEvent<'_> {
+    fn text(&self, field: &Field) -> Option<Option<&str>> {
+        match SOURCES.get(field.id as usize)? {
+            Source::Top(top) => self.top_text(*top),
+            _ => None,
+        }
+    }
+
     fn values(&self, field: &Field, f: &mut dyn FnMut(Scalar<'_>) -> ControlFlow<()>) {
         let pointer = field.arg.as_deref().unwrap_or_default();
         match field.id {

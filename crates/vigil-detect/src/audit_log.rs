@@ -14,7 +14,7 @@
 //! rather than returned: [`AuditLog::for_each`] for a log, [`Decoder::document`] for one
 //! document (a webhook request body, say).
 
-use crate::audit::{AuditEvent, Wire};
+use crate::audit::{AuditEvent, Wire, parse_wire};
 use crate::cloud;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -119,7 +119,7 @@ impl Decoder {
         depth: usize,
         f: &mut dyn FnMut(&AuditEvent<'_>),
     ) -> Outcome {
-        let wire = match serde_json::from_str::<Wire<'_>>(text) {
+        let wire = match parse_wire(text) {
             Ok(w) => w,
             Err(e) if e.is_eof() => return Outcome::Incomplete,
             // Valid JSON of another shape: an envelope, or not an event at all.
@@ -140,7 +140,7 @@ impl Decoder {
                     // The API server writes list items without kind and apiVersion.
                     let api = wire.api_version.as_deref();
                     for item in items {
-                        match serde_json::from_str::<Wire<'_>>(item.get()) {
+                        match parse_wire(item.get()) {
                             Ok(w) => self.event(line, item.get(), w, api, f),
                             Err(e) => self.malformed(line, format!("EventList item: {e}")),
                         }

@@ -74,6 +74,15 @@ pub trait Event {
     /// Calls `f` with each value of `field` (once for a single-valued field), stopping
     /// when `f` breaks. Calls nothing when the event has no such value.
     fn values(&self, field: &Field, f: &mut dyn FnMut(Scalar<'_>) -> ControlFlow<()>);
+
+    /// The value of a single-valued text field handed out directly, when the event can:
+    /// `Some(None)` when the event has none. `None` means "ask [`Event::values`]". Most
+    /// tests read such a field (`ka.verb`, `ka.target.resource`), and on every event,
+    /// so they skip the callback.
+    fn text(&self, field: &Field) -> Option<Option<&str>> {
+        let _ = field;
+        None
+    }
 }
 
 /// A compile error at a place in the condition.
@@ -142,6 +151,13 @@ impl StrSet {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        match self {
+            StrSet::Few(items) => items.is_empty(),
+            StrSet::Many(set) => set.is_empty(),
+        }
+    }
+
     fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
         match self {
             StrSet::Few(items) => Box::new(items.iter().map(String::as_str)),
@@ -159,6 +175,10 @@ enum Matcher {
     Contains(String),
     IContains(String),
     StartsWith(String),
+    /// Several `startswith` tests of one field joined by `or`, merged at compile time so
+    /// the field is read (and transformed) once: `tolower(ka.useragent) startswith a or
+    /// tolower(ka.useragent) startswith b ...` runs on every event.
+    StartsWithAny(Vec<String>),
     EndsWith(String),
     Glob(String, bool),
     PMatch(Vec<String>),
@@ -182,7 +202,7 @@ pub fn compile(expr: &Expr, table: &dyn FieldTable) -> Result<Predicate, Compile
     };
     Ok(match expr {
         Expr::And(items) => Predicate::And(all(items)?),
-        Expr::Or(items) => Predicate::Or(all(items)?),
+        Expr::Or(items) => Predicate::Or(merge_prefixes(all(items)?)),
         Expr::Not(inner) => Predicate::Not(Box::new(compile(inner, table)?)),
         Expr::Macro { name, span } => {
             return Err(CompileError {
@@ -192,6 +212,42 @@ pub fn compile(expr: &Expr, table: &dyn FieldTable) -> Result<Predicate, Compile
         }
         Expr::Check(c) => Predicate::Test(compile_check(c, table)?),
     })
+}
+
+/// Merges the `startswith` tests of one field (same argument and transformers) among
+/// the operands of an `or` into one test that reads the field once. The merged test
+/// takes the place of the first; the operands are in cost order and stay so, since the
+/// merged ones had the same field and so the same cost.
+fn merge_prefixes(items: Vec<Predicate>) -> Vec<Predicate> {
+    let mut out: Vec<Predicate> = Vec::with_capacity(items.len());
+    for item in items {
+        if let Predicate::Test(t) = &item
+            && let Matcher::StartsWith(prefix) = &t.matcher
+            && let Some(Predicate::Test(u)) = out.iter_mut().find(|p| match p {
+                Predicate::Test(u) => {
+                    matches!(
+                        u.matcher,
+                        Matcher::StartsWith(_) | Matcher::StartsWithAny(_)
+                    ) && u.field == t.field
+                        && u.transforms == t.transforms
+                        && u.len == t.len
+                }
+                _ => false,
+            })
+        {
+            u.matcher = match std::mem::replace(&mut u.matcher, Matcher::Exists) {
+                Matcher::StartsWith(first) => Matcher::StartsWithAny(vec![first, prefix.clone()]),
+                Matcher::StartsWithAny(mut all) => {
+                    all.push(prefix.clone());
+                    Matcher::StartsWithAny(all)
+                }
+                other => other,
+            };
+            continue;
+        }
+        out.push(item);
+    }
+    out
 }
 
 fn compile_check(c: &Check, table: &dyn FieldTable) -> Result<Test, CompileError> {
@@ -419,6 +475,16 @@ impl Predicate {
 
 impl Test {
     fn matches(&self, event: &dyn Event) -> bool {
+        if self.never() {
+            return false;
+        }
+        if !self.field.list
+            && self.field.ty == FieldType::Str
+            && let Some(value) = event.text(&self.field)
+        {
+            // One value or none: `in` and "some value satisfies" agree.
+            return value.is_some_and(|s| self.one(Scalar::Str(s)));
+        }
         let every = matches!(
             self.matcher,
             Matcher::InStr(_, true) | Matcher::InInt(_, true)
@@ -449,6 +515,18 @@ impl Test {
             }
         });
         hit
+    }
+
+    /// True when no value can satisfy the matcher: an empty set (a threat-intelligence
+    /// list nobody filled), so the field, a list decoded per event, is not even read.
+    fn never(&self) -> bool {
+        match &self.matcher {
+            Matcher::Net(nets) => nets.is_empty(),
+            Matcher::InStr(set, _) => set.is_empty(),
+            Matcher::InInt(set, _) => set.is_empty(),
+            Matcher::PMatch(prefixes) => prefixes.is_empty(),
+            _ => false,
+        }
     }
 
     /// Whether one value satisfies the matcher (for `in`, whether it is in the set).
@@ -489,6 +567,7 @@ impl Test {
                 Matcher::Contains(w) => s.contains(w.as_str()),
                 Matcher::IContains(w) => lowercase(s).contains(w.as_str()),
                 Matcher::StartsWith(w) => s.starts_with(w.as_str()),
+                Matcher::StartsWithAny(ws) => ws.iter().any(|w| s.starts_with(w.as_str())),
                 Matcher::EndsWith(w) => s.ends_with(w.as_str()),
                 Matcher::Glob(p, case) => {
                     if *case {
@@ -561,11 +640,20 @@ impl Transform {
 /// `s` in lower case, copied only when it has upper-case letters: most of what rules
 /// fold (user agents, names) is lower case already, and this runs on every event.
 fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+    if !needs_folding(s) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.to_lowercase())
     }
+}
+
+/// True when `s` has an ASCII capital or any non-ASCII byte. One pass without an early
+/// exit, which the compiler turns into wide compares: the text is usually short and
+/// lower case, so finishing the pass costs less than branching on every byte.
+fn needs_folding(s: &str) -> bool {
+    s.bytes().fold(false, |acc, b| {
+        acc | (b.wrapping_sub(b'A') < 26) | (b >= 0x80)
+    })
 }
 
 /// Shell-style wildcard match: `*` any run, `?` one character, `[abc]` / `[a-z]` / `[!a]`
@@ -750,6 +838,14 @@ mod tests {
             ("ka.uri pmatch (/api/v1/name, /apis)", false),
             ("ka.verb exists and not ka.response.code = 500", true),
             ("ka.user.groups netmatch ()", false),
+            ("ka.user.groups intersects ()", false),
+            ("ka.user.groups in ()", false),
+            ("ka.verb startswith up or ka.verb startswith del", false),
+            ("ka.verb startswith up or ka.verb startswith cr", true),
+            (
+                "tolower(ka.uri) startswith /apis or toupper(ka.uri) startswith /API/V1 or tolower(ka.uri) startswith /x",
+                true,
+            ),
         ] {
             assert_eq!(holds(cond), want, "{cond}");
         }
@@ -859,6 +955,22 @@ mod tests {
         ] {
             assert_eq!(verbs(any), None, "{any}");
         }
+    }
+
+    #[test]
+    fn startswith_tests_of_one_field_under_or_are_merged() {
+        let p = compiled(
+            "tolower(ka.uri) startswith a or ka.verb startswith b or tolower(ka.uri) startswith c or ka.uri startswith d",
+        );
+        let Predicate::Or(items) = &p else {
+            panic!("{p:?}")
+        };
+        // tolower(ka.uri) twice merged; ka.verb and plain ka.uri stay on their own.
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert!(items.iter().any(|i| matches!(
+            i,
+            Predicate::Test(Test { matcher: Matcher::StartsWithAny(all), .. }) if all == &["a", "c"]
+        )));
     }
 
     #[test]
