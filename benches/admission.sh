@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # regorus builds errors as it evaluates; with RUST_BACKTRACE set each one captures a
 # backtrace (a fifth of the CPU time). Production pods do not set it; neither does this.
 unset RUST_BACKTRACE RUST_LIB_BACKTRACE
-out=${BENCH_OUT:-target/bench/admission}
+out=$(realpath -m "${BENCH_OUT:-target/bench/admission}")
 secs=${SECS:-30}
 rm -rf "$out" && mkdir -p "$out/policies"
 command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null

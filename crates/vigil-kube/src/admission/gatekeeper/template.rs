@@ -9,9 +9,12 @@
 use super::cel::CelPolicy;
 use crate::admission::Request;
 use regorus::Engine;
+use regorus::languages::rego::compiler::Compiler as RvmCompiler;
+use regorus::rvm::RegoVM;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::Value;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The only Gatekeeper target there is for admission.
@@ -39,9 +42,70 @@ pub struct Template {
 enum Body {
     /// Rego: the engine with the template's modules and `data.inventory`, and the rule
     /// that lists violations.
-    Rego { engine: Box<Engine>, rule: String },
+    Rego {
+        engine: Box<Engine>,
+        rule: String,
+        vm: Option<Compiled>,
+    },
     /// CEL (`K8sNativeValidation`).
     Cel(CelPolicy),
+}
+
+/// A Rego template compiled to regorus's virtual machine (RVM), which runs the usual
+/// Gatekeeper template two to four times faster than the tree-walking interpreter.
+/// Machines are kept for reuse (one per concurrent request), since each holds the
+/// program's registers and the data document.
+struct Compiled {
+    program: Arc<regorus::rvm::Program>,
+    data: regorus::Value,
+    timer: ExecutionTimerConfig,
+    idle: Mutex<Vec<RegoVM>>,
+}
+
+/// Machines kept per template when idle: enough for the webhook's worker threads.
+const IDLE_MACHINES: usize = 8;
+
+impl Compiled {
+    /// Compiles `rule` of `engine` (prepared, with its data) for the RVM; `None` when the
+    /// compiler does not support something the template uses (the interpreter then runs
+    /// it).
+    fn new(
+        engine: &mut Engine,
+        rule: &str,
+        data: regorus::Value,
+        timer: ExecutionTimerConfig,
+    ) -> Option<Compiled> {
+        let compiled = engine.compile_with_entrypoint(&rule.into()).ok()?;
+        let program = RvmCompiler::compile_from_policy(&compiled, &[rule]).ok()?;
+        Some(Compiled {
+            program,
+            data,
+            timer,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn run(&self, input: regorus::Value) -> Result<regorus::Value, String> {
+        let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let mut vm = match reused {
+            Some(vm) => vm,
+            None => {
+                let mut vm = RegoVM::new();
+                vm.load_program(Arc::clone(&self.program));
+                vm.set_data(self.data.clone()).map_err(|e| e.to_string())?;
+                vm.set_execution_timer_config(Some(self.timer));
+                vm
+            }
+        };
+        vm.set_input(input);
+        let result = vm.execute().map_err(|e| one_line(&e.to_string()));
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_MACHINES
+        {
+            idle.push(vm);
+        }
+        result
+    }
 }
 
 /// A Constraint's `parameters`, in the form each engine reads.
@@ -66,7 +130,12 @@ impl std::fmt::Debug for Template {
             .field(
                 "engine",
                 &match &self.body {
-                    Body::Rego { rule, .. } => format!("Rego ({rule})"),
+                    Body::Rego { rule, vm, .. } => {
+                        format!(
+                            "Rego ({rule}, {})",
+                            if vm.is_some() { "RVM" } else { "interpreter" }
+                        )
+                    }
                     Body::Cel(_) => "CEL".to_string(),
                 },
             )
@@ -184,15 +253,32 @@ impl Template {
         // A first evaluation resolves every function and reference, so a call to a
         // built-in that does not exist fails here, at load, not on the first request.
         engine.set_input(regorus::Value::new_object());
-        engine.eval_rule(rule.clone()).map_err(|e| located(&e))?;
+        let on_empty = engine.eval_rule(rule.clone()).map_err(|e| located(&e))?;
+        let timer = ExecutionTimerConfig {
+            limit: timeout,
+            check_interval: TIMER_CHECK_INTERVAL,
+        };
+        let data = rego_object([("inventory", inventory.clone())]);
+        // The machine must agree with the interpreter on the input both just saw.
+        let vm = Compiled::new(&mut engine, &rule, data, timer)
+            .filter(|vm| vm.run(regorus::Value::new_object()).ok() == Some(on_empty.clone()));
+        if vm.is_none() {
+            tracing::debug!(template = %name, "the Rego VM cannot run this template; interpreting it");
+        }
         Ok(Template {
             name,
             kind,
             body: Body::Rego {
                 engine: Box::new(engine),
                 rule,
+                vm,
             },
         })
+    }
+
+    /// True when a Rego template runs on the virtual machine (false when interpreted, or CEL).
+    pub fn runs_on_vm(&self) -> bool {
+        matches!(&self.body, Body::Rego { vm: Some(_), .. })
     }
 
     /// The engine the template is written for: `Rego` or `K8sNativeValidation`.
@@ -210,32 +296,31 @@ impl Template {
         parameters: &Parameters,
     ) -> Result<Vec<(String, Value)>, String> {
         match &self.body {
-            Body::Rego { engine, rule } => {
-                rego_violations(engine, rule, request.rego_review(), &parameters.rego)
+            Body::Rego { engine, rule, vm } => {
+                let input = rego_object([
+                    ("review", request.rego_review().clone()),
+                    ("parameters", parameters.rego.clone()),
+                ]);
+                let result = match vm {
+                    Some(vm) => vm.run(input)?,
+                    None => {
+                        let mut engine = engine.as_ref().clone();
+                        engine.set_input(input);
+                        engine
+                            .eval_rule(rule.clone())
+                            .map_err(|e| one_line(&e.to_string()))?
+                    }
+                };
+                violations_of(&result)
             }
             Body::Cel(cel) => cel.violations(&request.review, &parameters.json),
         }
     }
 }
 
-/// The violations `rule` lists for `review` (an AdmissionRequest as Rego value) with
-/// `parameters`.
-fn rego_violations(
-    engine: &Engine,
-    rule: &str,
-    review: &regorus::Value,
-    parameters: &regorus::Value,
-) -> Result<Vec<(String, Value)>, String> {
-    let mut engine = engine.clone();
-    let input = rego_object([
-        ("review", review.clone()),
-        ("parameters", parameters.clone()),
-    ]);
-    engine.set_input(input);
-    let result = engine
-        .eval_rule(rule.to_string())
-        .map_err(|e| one_line(&e.to_string()))?;
-    let json: Value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
+/// The `(msg, details)` of each element of a `violation` set.
+fn violations_of(result: &regorus::Value) -> Result<Vec<(String, Value)>, String> {
+    let json: Value = serde_json::to_value(result).map_err(|e| e.to_string())?;
     let items = match json {
         Value::Array(items) => items,
         Value::Null => Vec::new(),
@@ -440,6 +525,7 @@ violation[{"msg": msg, "details": {"got": input.review.object.x}}] {
 }"#,
         ))
         .unwrap();
+        assert!(t.runs_on_vm(), "{t:?}");
         let review = Request::create(json!({"kind": "Pod", "x": 5}), "u").unwrap();
         let v = t
             .violations(&review, &Parameters::new(json!({"max": 3})))
