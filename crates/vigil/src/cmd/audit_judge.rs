@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use vigil_core::Alert;
+use vigil_core::format::ocsf::{self, Product};
 use vigil_core::format::text;
 use vigil_detect::audit_log::{AuditLog, Stats};
 use vigil_detect::detector::Detector;
@@ -165,6 +166,8 @@ pub enum AlertFormat {
     Json,
     /// Fixed-width columns, one line per alert.
     Table,
+    /// One OCSF 1.3.0 Detection Finding (class 2004) per line, for SIEMs.
+    Ocsf,
 }
 
 /// Writes alerts one at a time, each flushed at once: a reader downstream (a SIEM
@@ -216,6 +219,10 @@ impl AlertWriter {
                 AlertFormat::Json => {
                     serde_json::to_writer(&mut self.out, a)?;
                     writeln!(self.out)?;
+                }
+                AlertFormat::Ocsf => {
+                    let product = Product::vigil(env!("CARGO_PKG_VERSION"), "audit");
+                    ocsf::write(std::slice::from_ref(a), &product, &mut self.out)?;
                 }
                 AlertFormat::Table => {
                     if !self.header {
@@ -291,5 +298,15 @@ mod tests {
         assert!(lines[1].starts_with("2026-11-29T12:00:01Z"), "{out}");
         assert!(lines[1].contains("K8S-AUDIT-exec"), "{out}");
         assert!(lines[1].contains("mallory"), "{out}");
+
+        // The same alert as an OCSF Detection Finding line (tail and serve stream these).
+        let buf = Shared::default();
+        let mut writer = AlertWriter::new(AlertFormat::Ocsf, Box::new(buf.clone()));
+        let mut log = AuditLog::new(EXEC.as_bytes());
+        judge_log(&mut log, &mut detector, |alerts| Ok(writer.write(alerts)?)).unwrap();
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let finding: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(finding["class_uid"], 2004, "{out}");
+        assert_eq!(finding["metadata"]["product"]["name"], "Vigil");
     }
 }

@@ -81,7 +81,7 @@ pub struct ServeArgs {
     pub insecure: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Output: JSON lines of alerts, or one table line per alert.
+    /// Output: JSON lines of alerts, OCSF Detection Finding lines, or one table line per alert.
     #[arg(long, value_enum, default_value_t = AlertFormat::Json)]
     pub format: AlertFormat,
     /// Append the alerts to FILE instead of writing them to stdout.
