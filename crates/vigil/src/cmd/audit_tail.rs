@@ -34,7 +34,7 @@ pub struct TailArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Output: one table line per alert, or JSON lines.
+    /// Output: one table line per alert, JSON lines, or OCSF Detection Finding lines.
     #[arg(long, value_enum, default_value_t = AlertFormat::Table)]
     pub format: AlertFormat,
     /// Append the alerts to FILE instead of writing them to stdout.
