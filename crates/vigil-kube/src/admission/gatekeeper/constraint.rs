@@ -182,6 +182,7 @@ impl Constraint {
             Some(p @ Value::Object(_)) => p.clone(),
             Some(_) => return Err("spec.parameters is not an object".into()),
         };
+        template.check_parameters(&parameters)?;
         let action = enforcement_action(&spec)?;
         Ok(Constraint {
             name,

@@ -36,6 +36,8 @@ pub struct Template {
     /// The Constraint kind it defines (`spec.crd.spec.names.kind`).
     pub kind: String,
     body: Body,
+    /// `spec.crd.spec.validation.openAPIV3Schema`: what a Constraint's `parameters` must be.
+    parameters: Option<jsonschema::Validator>,
 }
 
 /// The policy code, in one of Gatekeeper's engines.
@@ -177,6 +179,13 @@ impl Template {
                 kind.to_ascii_lowercase()
             ));
         }
+        let parameters = match object.pointer("/spec/crd/spec/validation/openAPIV3Schema") {
+            None | Some(Value::Null) => None,
+            Some(schema) => Some(
+                jsonschema::draft4::new(schema)
+                    .map_err(|e| format!("spec.crd.spec.validation.openAPIV3Schema: {e}"))?,
+            ),
+        };
         let targets = object
             .pointer("/spec/targets")
             .and_then(Value::as_array)
@@ -198,6 +207,7 @@ impl Template {
                     name,
                     kind,
                     body: Body::Cel(CelPolicy::compile(source)?),
+                    parameters,
                 });
             }
         };
@@ -268,12 +278,39 @@ impl Template {
         Ok(Template {
             name,
             kind,
+            parameters,
             body: Body::Rego {
                 engine: Box::new(engine),
                 rule,
                 vm,
             },
         })
+    }
+
+    /// Checks a Constraint's `parameters` against the template's schema, as the API server
+    /// does when the Constraint is created (OpenAPI v3 schemas are JSON Schema draft 4
+    /// plus extensions, which are ignored).
+    pub fn check_parameters(&self, parameters: &Value) -> Result<(), String> {
+        let Some(schema) = &self.parameters else {
+            return Ok(());
+        };
+        let errors: Vec<String> = schema
+            .iter_errors(parameters)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{at}: {e}")
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("spec.parameters: {}", errors.join("; ")))
+        }
     }
 
     /// True when a Rego template runs on the virtual machine (false when interpreted, or CEL).
@@ -598,6 +635,41 @@ violation[{"msg": "slow"}] {
             err.to_lowercase().contains("time") || err.contains("limit"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn parameters_are_checked_against_the_schema() {
+        let mut v = template("package k8stest\nviolation[{\"msg\": \"x\"}] { false }");
+        v["spec"]["crd"]["spec"]["validation"] = json!({"openAPIV3Schema": {
+            "type": "object",
+            "properties": {
+                "labels": {"type": "array", "items": {"type": "string"}},
+                "max": {"type": "integer", "minimum": 0},
+                "mode": {"type": "string", "enum": ["strict", "loose"]}
+            },
+            "x-kubernetes-preserve-unknown-fields": false
+        }});
+        let t = compile(&v).unwrap();
+        t.check_parameters(&json!({"labels": ["owner"], "max": 3, "mode": "strict"}))
+            .unwrap();
+        t.check_parameters(&json!({})).unwrap();
+        let err = t.check_parameters(&json!({"labels": "owner"})).unwrap_err();
+        assert!(err.starts_with("spec.parameters: /labels: "), "{err}");
+        let err = t
+            .check_parameters(&json!({"max": -1, "mode": "lax"}))
+            .unwrap_err();
+        assert!(err.contains("/max") && err.contains("/mode"), "{err}");
+        // A template without a schema takes any parameters.
+        let free = compile(&template(
+            "package k8stest\nviolation[{\"msg\": \"x\"}] { false }",
+        ))
+        .unwrap();
+        free.check_parameters(&json!({"anything": [1, {}]}))
+            .unwrap();
+        // A schema that is not one is refused at load.
+        let mut bad = v.clone();
+        bad["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"]["type"] = json!(7);
+        assert!(compile(&bad).unwrap_err().contains("openAPIV3Schema"));
     }
 
     #[test]
