@@ -13,7 +13,7 @@ use crate::cmd::audit_judge::{self, AlertFormat, AlertWriter, RuleArgs};
 use crate::cmd::sbom::parse_size;
 use crate::listen::bearer::Tokens;
 use crate::listen::reply::{refuse, reply, status_body};
-use crate::listen::{self, Limits, Listener, Reply};
+use crate::listen::{self, Reply};
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -157,12 +157,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let listen_on = args.listen.as_deref().context("--listen is required")?;
-    let addr = listen::resolve(listen_on)?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(listen::tls::server_config(cert, key)?),
-        _ => None,
-    };
-    listen::check_plain_http(addr, tls.is_some(), args.insecure)?;
+    let (addr, tls) = listen::endpoint(
+        listen_on,
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        args.insecure,
+    )?;
     if tokens.is_empty() {
         if !addr.ip().is_loopback() && !args.insecure {
             bail!(
@@ -186,25 +186,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
         max_body: args.max_body,
         refused: Refused::default(),
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let served = runtime.block_on({
+    // Once it returns, requests cut off by the drain timeout are gone too, so the judge
+    // thread sees the queue closed once it has judged what was queued.
+    let served = listen::serve_until_signal(addr, tls, {
         let state = Arc::clone(&state);
-        async move {
-            let signals = crate::signal::Signals::new()?;
-            let listener = Listener::bind(addr, tls, Limits::default()).await?;
-            // The first line on stderr gives the URL (port 0 picks a free one).
-            eprintln!("vigil: listening on {}", listener.url());
-            listener
-                .serve(move |req| handle(Arc::clone(&state), req), signals.first())
-                .await
-        }
+        move |req| handle(Arc::clone(&state), req)
     });
-    // Requests cut off by the drain timeout still hold the queue; end them, then the
-    // judge thread sees the queue closed once it has judged what was queued.
-    runtime.shutdown_timeout(Duration::from_secs(1));
     let count = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let refused = [
         count(&state.refused.unauthorized),

@@ -22,6 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -74,6 +75,50 @@ pub fn check_plain_http(addr: SocketAddr, tls: bool, insecure: bool) -> Result<(
         "refusing plain HTTP on {addr}, which is not a loopback address: give --tls-cert \
          and --tls-key, or listen on 127.0.0.1, or pass --insecure to allow it"
     )
+}
+
+/// Where to listen and how: `addr` (`HOST:PORT`) resolved, TLS from `cert`/`key` when
+/// both are given, and plain HTTP refused off loopback unless `insecure`.
+pub fn endpoint(
+    addr: &str,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    insecure: bool,
+) -> Result<(SocketAddr, Option<Arc<rustls::ServerConfig>>)> {
+    let addr = resolve(addr)?;
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    check_plain_http(addr, tls.is_some(), insecure)?;
+    Ok((addr, tls))
+}
+
+/// Serves `handler` on `addr` on a runtime of its own until SIGTERM or Ctrl-C, printing
+/// `vigil: listening on URL` first on stderr (port 0 picks a free one); returns once open
+/// requests are drained and the runtime is gone.
+pub fn serve_until_signal<H, F>(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: H,
+) -> Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let served = runtime.block_on(async move {
+        let signals = crate::signal::Signals::new()?;
+        let listener = Listener::bind(addr, tls, Limits::default()).await?;
+        eprintln!("vigil: listening on {}", listener.url());
+        listener.serve(handler, signals.first()).await
+    });
+    // Requests cut off by the drain timeout still hold their tasks; end them.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
 /// A bound socket, ready to serve.

@@ -12,7 +12,7 @@ use super::metrics::Metrics;
 use super::{PolicyArgs, report_load};
 use crate::cmd::sbom::parse_size;
 use crate::listen::reply::{refuse, reply};
-use crate::listen::{self, Limits, Listener, Reply};
+use crate::listen::{self, Reply};
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes, Incoming};
@@ -111,12 +111,12 @@ impl State {
 
 /// Runs `vigil admission serve`.
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let addr = listen::resolve(&args.listen)?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(listen::tls::server_config(cert, key)?),
-        _ => None,
-    };
-    listen::check_plain_http(addr, tls.is_some(), args.insecure)?;
+    let (addr, tls) = listen::endpoint(
+        &args.listen,
+        args.tls_cert.as_deref(),
+        args.tls_key.as_deref(),
+        args.insecure,
+    )?;
     if args.policies.is_empty() {
         tracing::warn!(
             "no policy given (--policy, --pod-security, --image-results): every request is allowed"
@@ -144,25 +144,13 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .spawn(move || watch_policies(&state, &policies, interval, &stop))
             .context("starting the policy reload thread")?
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let served = runtime.block_on({
+    let served = listen::serve_until_signal(addr, tls, {
         let state = Arc::clone(&state);
-        async move {
-            let signals = crate::signal::Signals::new()?;
-            let listener = Listener::bind(addr, tls, Limits::default()).await?;
-            eprintln!("vigil: listening on {}", listener.url());
-            listener
-                .serve(move |req| handle(Arc::clone(&state), req), signals.first())
-                .await
-        }
+        move |req| handle(Arc::clone(&state), req)
     });
     state.ready.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let _ = reloader.join();
-    runtime.shutdown_timeout(Duration::from_secs(1));
     served?;
     Ok(ExitCode::SUCCESS)
 }
