@@ -19,7 +19,7 @@ pub struct ClusterData {
 
 impl Default for ClusterData {
     fn default() -> ClusterData {
-        ClusterData::from_objects(&[])
+        ClusterData::from_objects([])
     }
 }
 
@@ -27,13 +27,15 @@ impl ClusterData {
     /// Builds `data.inventory` the way Gatekeeper's sync lays it out:
     /// `cluster[apiVersion][kind][name]` for cluster-scoped objects and
     /// `namespace[ns][apiVersion][kind][name]` for namespaced ones.
-    pub fn from_objects(objects: &[Object]) -> ClusterData {
+    pub fn from_objects<'a>(objects: impl IntoIterator<Item = &'a Object>) -> ClusterData {
         // apiVersion -> kind -> name -> object
         type ByKind = BTreeMap<String, BTreeMap<String, Map<String, Value>>>;
         let mut cluster = ByKind::new();
         let mut namespaced: BTreeMap<String, ByKind> = BTreeMap::new();
         let mut namespace_labels = HashMap::new();
+        let mut count = 0;
         for o in objects {
+            count += 1;
             let (api_version, kind, name) = (o.api_version(), o.kind(), o.name());
             if kind.is_empty() || name.is_empty() {
                 continue;
@@ -66,7 +68,7 @@ impl ClusterData {
         ClusterData {
             namespace_labels,
             inventory: regorus::Value::from(inventory),
-            objects: objects.len(),
+            objects: count,
         }
     }
 

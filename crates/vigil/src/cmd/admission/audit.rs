@@ -3,15 +3,13 @@
 //! cluster itself as `data.inventory`.
 
 use super::PolicyArgs;
-use crate::cmd::k8s::live::{ClusterArgs, read_cluster};
+use crate::cmd::k8s::source::SourceArgs;
 use crate::cmd::sbom::write_output;
 use anyhow::{Result, bail};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil_kube::Inventory;
 use vigil_kube::admission::{Action, Request};
-use vigil_kube::inventory::is_namespaced;
 
 /// `vigil admission audit` arguments.
 #[derive(clap::Args, Debug)]
@@ -31,20 +29,8 @@ Examples:
 pub struct AuditArgs {
     #[command(flatten)]
     pub policies: PolicyArgs,
-    /// Manifest file or folder, or `-` for standard input. Repeatable.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "PATH",
-        conflicts_with = "snapshot"
-    )]
-    pub files: Vec<PathBuf>,
-    /// A cluster snapshot written by `vigil k8s snapshot`.
-    #[arg(long, value_name = "FILE")]
-    pub snapshot: Option<PathBuf>,
-    /// Namespace for manifest objects that name none.
-    #[arg(short, long, default_value = "default")]
-    pub namespace: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Output: a table, or JSON lines (one violation per line).
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
@@ -54,8 +40,6 @@ pub struct AuditArgs {
     /// Exit with this code when a violation with enforcement action deny is found.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub exit_code: u8,
-    #[command(flatten)]
-    pub cluster: ClusterArgs,
 }
 
 /// Output formats.
@@ -94,34 +78,27 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     if args.policies.is_empty() {
         bail!("no policy: give --policy, --pod-security or --image-results");
     }
-    let inventory = if let Some(path) = &args.snapshot {
-        Inventory::read_snapshot(path)?
-    } else if !args.files.is_empty() {
-        let limits = vigil_kube::Limits::default();
-        let mut objects = Vec::new();
-        for path in &args.files {
-            objects.extend(vigil_kube::manifest::load(path, &limits)?);
-        }
-        Inventory::from_manifests(objects, &args.namespace)
-    } else {
-        read_cluster(&args.cluster)?
-    };
+    let mut inventory = args.source.read()?.inventory;
     // Objects read without a namespace are where `kubectl apply` would put them.
-    let objects: Vec<_> = inventory
+    let namespaces: Vec<String> = inventory
         .objects
         .iter()
-        .map(|o| {
-            let mut o = o.clone();
-            if o.namespace().is_empty() && is_namespaced(o.kind()) {
-                let ns = inventory.namespace_of(&o).to_string();
-                if let Some(meta) = o.value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-                    meta.insert("namespace".into(), ns.into());
-                }
+        .map(|o| inventory.namespace_of(o).to_string())
+        .collect();
+    let objects: Vec<_> = std::mem::take(&mut inventory.objects)
+        .into_iter()
+        .zip(namespaces)
+        .map(|(mut o, ns)| {
+            if o.namespace().is_empty()
+                && !ns.is_empty()
+                && let Some(meta) = o.value.get_mut("metadata").and_then(|m| m.as_object_mut())
+            {
+                meta.insert("namespace".into(), ns.into());
             }
             o
         })
         .collect();
-    let loaded = args.policies.load_with(objects.clone())?;
+    let loaded = args.policies.load_with(&objects)?;
     super::report_load(&loaded);
     let mut judged = Vec::new();
     for object in &objects {

@@ -140,12 +140,12 @@ impl PolicyArgs {
     /// Reads and compiles every configured policy. A broken template or constraint is
     /// returned in `errors` and left out; unreadable files are an error.
     pub fn load(&self) -> Result<Loaded> {
-        self.load_with(Vec::new())
+        self.load_with(&[])
     }
 
     /// [`PolicyArgs::load`], with `cluster` objects added to `data.inventory` (audit mode
     /// audits a cluster with the cluster as its inventory, as Gatekeeper's sync does).
-    pub fn load_with(&self, cluster: Vec<Object>) -> Result<Loaded> {
+    pub fn load_with(&self, cluster: &[Object]) -> Result<Loaded> {
         let limits = vigil_kube::Limits::default();
         let mut objects = Vec::new();
         for path in &self.policies {
@@ -154,9 +154,8 @@ impl PolicyArgs {
                     .with_context(|| format!("reading policies from {}", path.display()))?,
             );
         }
-        let mut cluster_objects = self.inventory_objects()?;
-        cluster_objects.extend(cluster);
-        let cluster = Arc::new(ClusterData::from_objects(&cluster_objects));
+        let inventory = self.inventory_objects()?;
+        let cluster = Arc::new(ClusterData::from_objects(inventory.iter().chain(cluster)));
         let library = gatekeeper::load(&objects, cluster, self.policy_timeout);
         let mut set = PolicySet::new();
         let templates = library.templates.len();

@@ -7,6 +7,7 @@ pub mod live;
 mod pss;
 pub(crate) mod scan;
 mod snapshot;
+pub(crate) mod source;
 
 use anyhow::Result;
 use std::process::ExitCode;

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil_core::format::{PostureFormat, posture_table, write_posture};
 use vigil_core::{Severity, VulnReport};
-use vigil_kube::Inventory;
 
 /// `vigil k8s scan` arguments.
 #[derive(clap::Args, Debug)]
@@ -28,20 +27,8 @@ Examples:
   helm template ./chart | vigil k8s scan -f - --severity CRITICAL,HIGH --exit-code 1
   vigil k8s scan --snapshot prod.json --images api.json --format sarif -o prod.sarif")]
 pub struct ScanArgs {
-    /// Manifest file or folder, or `-` for standard input. Repeatable.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "PATH",
-        conflicts_with = "snapshot"
-    )]
-    pub files: Vec<PathBuf>,
-    /// A cluster snapshot written by `vigil k8s snapshot`.
-    #[arg(long, value_name = "FILE")]
-    pub snapshot: Option<PathBuf>,
-    /// Namespace for manifest objects that name none.
-    #[arg(short, long, default_value = "default")]
-    pub namespace: String,
+    #[command(flatten)]
+    pub source: super::source::SourceArgs,
     /// `vigil image --format json` results, joined to workloads by image digest or
     /// reference for attack paths. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -58,8 +45,6 @@ pub struct ScanArgs {
     /// Exit with this code when findings remain after filtering (default 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub exit_code: u8,
-    #[command(flatten)]
-    pub cluster: super::live::ClusterArgs,
 }
 
 /// Runs `vigil k8s scan`.
@@ -68,40 +53,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         bail!("unknown format {}", args.format);
     };
     let images = read_images(&args.images)?;
-    let (inv, source, name) = if let Some(path) = &args.snapshot {
-        let inv = Inventory::read_snapshot(path)?;
-        let name = if inv.cluster.name.is_empty() {
-            path.display().to_string()
-        } else {
-            format!("{} ({})", inv.cluster.name, path.display())
-        };
-        (inv, "snapshot", name)
-    } else if !args.files.is_empty() {
-        let limits = vigil_kube::Limits::default();
-        let mut objects = Vec::new();
-        for path in &args.files {
-            objects.extend(vigil_kube::manifest::load(path, &limits)?);
-        }
-        let name = args
-            .files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        (
-            Inventory::from_manifests(objects, &args.namespace),
-            "manifests",
-            name,
-        )
-    } else {
-        let inv = super::live::read_cluster(&args.cluster)?;
-        let name = if inv.cluster.name.is_empty() {
-            inv.cluster.server.clone()
-        } else {
-            inv.cluster.name.clone()
-        };
-        (inv, "cluster", name)
-    };
+    let read = args.source.read()?;
+    let (inv, source, name) = (read.inventory, read.kind, read.name);
     let mut report = vigil_kube::report::scan(&inv, source, &name, &images);
     if !args.severity.is_empty() {
         report
