@@ -63,16 +63,6 @@ impl ImageGate {
         gate
     }
 
-    /// Number of images with results.
-    pub fn len(&self) -> usize {
-        self.by_digest.len().max(self.by_reference.len())
-    }
-
-    /// True when it holds no results.
-    pub fn is_empty(&self) -> bool {
-        self.by_digest.is_empty() && self.by_reference.is_empty()
-    }
-
     fn summarise(&self, report: &VulnReport) -> Summary {
         let found: Vec<_> = report
             .actionable()

@@ -230,11 +230,6 @@ impl PolicySet {
         self.policies.is_empty()
     }
 
-    /// The policies' names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.policies.iter().map(|p| p.name())
-    }
-
     /// Runs every policy on `request`.
     pub fn decide(&self, request: &Request) -> Decision {
         let mut decision = Decision::default();

@@ -14,7 +14,6 @@ const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub struct ClusterData {
     namespace_labels: HashMap<String, Map<String, Value>>,
     inventory: regorus::Value,
-    objects: usize,
 }
 
 impl Default for ClusterData {
@@ -33,9 +32,7 @@ impl ClusterData {
         let mut cluster = ByKind::new();
         let mut namespaced: BTreeMap<String, ByKind> = BTreeMap::new();
         let mut namespace_labels = HashMap::new();
-        let mut count = 0;
         for o in objects {
-            count += 1;
             let (api_version, kind, name) = (o.api_version(), o.kind(), o.name());
             if kind.is_empty() || name.is_empty() {
                 continue;
@@ -68,23 +65,12 @@ impl ClusterData {
         ClusterData {
             namespace_labels,
             inventory: regorus::Value::from(inventory),
-            objects: count,
         }
     }
 
     /// `data.inventory` as a Rego value.
     pub fn inventory(&self) -> &regorus::Value {
         &self.inventory
-    }
-
-    /// Number of objects it was built from.
-    pub fn len(&self) -> usize {
-        self.objects
-    }
-
-    /// True when built from no objects.
-    pub fn is_empty(&self) -> bool {
-        self.objects == 0
     }
 
     /// The labels of namespace `name`: its stored labels when the namespace is known, and

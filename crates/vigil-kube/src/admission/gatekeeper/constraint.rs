@@ -193,11 +193,6 @@ impl Constraint {
             cluster,
         })
     }
-
-    /// The action its violations take.
-    pub fn action(&self) -> Action {
-        self.action
-    }
 }
 
 /// `spec.enforcementAction`, with `scoped` resolved for the admission webhook: the
