@@ -7,14 +7,12 @@
 
 mod common;
 
-use common::{certs, lines};
+use common::{WAIT, certs, https_client, lines, listening_url, terminate};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
 
 fn vigil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -152,20 +150,8 @@ impl Webhook {
             .spawn()
             .unwrap();
         let stderr = lines(child.stderr.take().unwrap());
-        let url = loop {
-            let line = stderr
-                .recv_timeout(WAIT)
-                .expect("the listening line on stderr");
-            if let Some(url) = line.strip_prefix("vigil: listening on ") {
-                break url.to_string();
-            }
-        };
-        let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_only([ca])
-            .timeout(WAIT)
-            .build()
-            .unwrap();
+        let url = listening_url(&stderr);
+        let client = https_client(ca);
         Webhook {
             child,
             url,
@@ -213,12 +199,7 @@ impl Webhook {
     }
 
     fn stop(mut self) -> String {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let status = self.child.wait().unwrap();
+        let status = terminate(&mut self.child);
         assert!(status.success(), "{status}");
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
     }

@@ -5,14 +5,11 @@
 
 mod common;
 
-use common::{certs, lines};
+use common::{WAIT, certs, https_client, lines, terminate};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
 const TOKEN: &str = "9b1d7c0e-test-token";
 
 /// A pod with a privileged container, created: the built-in K8S-AUDIT-privileged-pod.
@@ -74,24 +71,10 @@ impl Server {
 
     /// SIGTERM, then the exit status and all of stderr.
     fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let status = self.child.wait().unwrap();
+        let status = terminate(&mut self.child);
         let err: Vec<String> = self.stderr.try_iter().collect();
         (status, err.join("\n"))
     }
-}
-
-fn client(ca: &Path) -> reqwest::blocking::Client {
-    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
-    reqwest::blocking::Client::builder()
-        .tls_certs_only([ca])
-        .timeout(WAIT)
-        .build()
-        .unwrap()
 }
 
 fn post(client: &reqwest::blocking::Client, url: &str, token: &str, body: String) -> (u16, Value) {
@@ -131,7 +114,7 @@ fn the_webhook_over_https_with_a_token() {
         "{}",
         server.url
     );
-    let http = client(&certs.ca);
+    let http = https_client(&certs.ca);
 
     let health = http.get(format!("{}healthz", server.url)).send().unwrap();
     assert_eq!(health.status().as_u16(), 200);

@@ -51,3 +51,38 @@ pub fn lines(from: impl std::io::Read + Send + 'static) -> Receiver<String> {
     });
     rx
 }
+
+/// How long a test waits for a child's line or answer.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The URL of the first `vigil: listening on URL` line (port 0 picks a free port).
+pub fn listening_url(stderr: &Receiver<String>) -> String {
+    loop {
+        let line = stderr
+            .recv_timeout(WAIT)
+            .expect("the listening line on stderr");
+        if let Some(url) = line.strip_prefix("vigil: listening on ") {
+            return url.to_string();
+        }
+    }
+}
+
+/// An HTTPS client that trusts only the CA in `ca` (PEM).
+pub fn https_client(ca: &Path) -> reqwest::blocking::Client {
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_certs_only([ca])
+        .timeout(WAIT)
+        .build()
+        .unwrap()
+}
+
+/// SIGTERM to `child`, then its exit status.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    child.wait().unwrap()
+}
