@@ -356,3 +356,83 @@ async fn connect_applies_the_access_objects_with_field_manager_vigil() {
         assert_eq!(&serde_json::from_str::<Value>(&r.body).unwrap(), o);
     }
 }
+
+/// Gatekeeper's objects as a webhook watching the cluster reads them: templates, each
+/// template's constraints (from the CRD Gatekeeper generates), Namespaces and what the sync
+/// Config names; a synced kind Vigil cannot list is a gap, and the SyncSet CRD not being
+/// served is none.
+#[tokio::test]
+async fn gatekeeper_policies_and_synced_objects() {
+    let server = ApiServer::start(Scenario::default());
+    server.serve_gatekeeper();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path(), "kind-test");
+    let conn = live::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        context: None,
+    })
+    .await
+    .unwrap();
+    let opts = SnapshotOptions {
+        page_size: 2,
+        ..SnapshotOptions::default()
+    };
+    let read = live::gatekeeper(&conn, &opts).await.unwrap();
+    let kinds: Vec<(&str, &str, &str)> = read
+        .policies
+        .iter()
+        .map(|o| (o.api_version(), o.kind(), o.name()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "templates.gatekeeper.sh/v1",
+                "ConstraintTemplate",
+                "k8srequiredlabels"
+            ),
+            (
+                "constraints.gatekeeper.sh/v1beta1",
+                "K8sRequiredLabels",
+                "pods-need-team"
+            )
+        ]
+    );
+    assert!(
+        read.policies[0].value["metadata"]
+            .get("managedFields")
+            .is_none(),
+        "managedFields are dropped"
+    );
+    let namespaces: Vec<&str> = read.inventory.iter().map(|o| o.name()).collect();
+    assert_eq!(namespaces, ["default", "kube-system"]);
+    let gaps: Vec<&str> = read.gaps.iter().map(|g| g.resource.as_str()).collect();
+    assert_eq!(gaps, ["Widget.example.com"], "{:?}", read.gaps);
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths.contains(&"/apis/syncset.gatekeeper.sh/v1alpha1/syncsets".to_string()),
+        "{paths:?}"
+    );
+
+    // Without Gatekeeper's CRDs there is nothing to enforce, and the gap says why.
+    let bare = ApiServer::start(Scenario::default());
+    let kubeconfig = bare.write_kubeconfig(dir.path(), "bare");
+    let conn = live::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        context: None,
+    })
+    .await
+    .unwrap();
+    let read = live::gatekeeper(&conn, &opts).await.unwrap();
+    assert!(read.policies.is_empty());
+    assert_eq!(read.gaps.len(), 1, "{:?}", read.gaps);
+    assert_eq!(
+        read.gaps[0].resource,
+        "constrainttemplates.templates.gatekeeper.sh"
+    );
+    assert!(
+        read.gaps[0].reason.contains("not served"),
+        "{:?}",
+        read.gaps
+    );
+}

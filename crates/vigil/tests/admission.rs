@@ -6,6 +6,8 @@
 //! a reload, and `vigil admission test`, `audit` and `manifests`.
 
 mod common;
+#[path = "../../vigil-kube/tests/support/mod.rs"]
+mod support;
 
 use common::{WAIT, certs, https_client, lines, listening_url, terminate};
 use serde_json::{Value, json};
@@ -796,4 +798,159 @@ fn manifests_install_a_webhook_that_skips_its_own_namespace() {
         vwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
         "vigil-system/vigil-admission"
     );
+
+    // Reading the cluster's policies needs a token and read access to Gatekeeper's kinds.
+    let out = run(vigil().args([
+        "admission",
+        "manifests",
+        "--cluster-policies",
+        "--sync-resource",
+        "ingresses.networking.k8s.io",
+    ]));
+    let objects: Vec<Value> =
+        serde_saphyr::from_multiple(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    let of = |kind: &str| objects.iter().find(|o| o["kind"] == kind).unwrap();
+    assert_eq!(of("ServiceAccount")["automountServiceAccountToken"], true);
+    let rules = of("ClusterRole")["rules"].as_array().unwrap();
+    for (group, resource) in [
+        ("templates.gatekeeper.sh", "constrainttemplates"),
+        ("constraints.gatekeeper.sh", "*"),
+        ("", "namespaces"),
+        ("networking.k8s.io", "ingresses"),
+    ] {
+        assert!(
+            rules.iter().any(|r| r["apiGroups"] == json!([group])
+                && r["resources"] == json!([resource])
+                && r["verbs"] == json!(["get", "list"])),
+            "{group}/{resource}: {rules:?}"
+        );
+    }
+    let binding = of("ClusterRoleBinding");
+    assert_eq!(binding["subjects"][0]["name"], "vigil-admission");
+    let pod = &of("Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    assert!(
+        pod["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--cluster-policies")
+    );
+}
+
+/// `--cluster-policies`: the webhook enforces the ConstraintTemplates and Constraints a
+/// cluster declares (here the in-process API server replaying Gatekeeper's objects), with
+/// the cluster's namespaces for `namespaceSelector`, and follows them as they change:
+/// a constraint switched to warn, then Gatekeeper's CRDs gone. Until the cluster has been
+/// read the webhook is not ready.
+#[test]
+fn policies_from_a_watched_cluster() {
+    use support::{
+        ApiServer, GK_REQUIRED_LABELS, GK_REQUIRED_LABELS_PATH, GK_TEMPLATES_PATH, Scenario,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let certs = certs(dir.path());
+    let server = ApiServer::start(Scenario::default());
+    // First the API answers garbage for the templates: the read fails.
+    server.set_collection(GK_TEMPLATES_PATH, Some("not json"));
+    let kubeconfig = server.write_kubeconfig(dir.path(), "kind-gk");
+    let mut hook = Webhook::start(
+        &[
+            "--tls-cert",
+            certs.cert.to_str().unwrap(),
+            "--tls-key",
+            certs.key.to_str().unwrap(),
+            "--cluster-policies",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--page-size",
+            "2",
+            "--cluster-interval",
+            "1s",
+        ],
+        &certs.ca,
+    );
+    assert_eq!(
+        hook.get("readyz").0,
+        503,
+        "not ready before the cluster is read"
+    );
+    assert_eq!(hook.get("healthz").0, 200);
+
+    server.serve_gatekeeper();
+    let deadline = Instant::now() + WAIT;
+    while hook.get("readyz").0 != 200 {
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let unlabelled = |ns: &str| {
+        let mut p = pod("web", json!({}), "nginx:1.27", false);
+        p["metadata"]["namespace"] = ns.into();
+        review(
+            "u-1",
+            "CREATE",
+            ("", "Pod"),
+            ns,
+            "web",
+            json!({"object": p}),
+        )
+    };
+    let r = hook.judge(&unlabelled("default"));
+    assert_eq!(r["allowed"], false, "{r}");
+    let message = r["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("[pods-need-team] you must provide labels: {\"team\"}"),
+        "{message}"
+    );
+    // The constraint's namespaceSelector matches `default` by the labels the cluster's
+    // Namespace objects carry; kube-system's do not match.
+    let r = hook.judge(&unlabelled("kube-system"));
+    assert_eq!(r["allowed"], true, "{r}");
+
+    // The constraint becomes warn-only (a new resourceVersion): the next reads pick it up.
+    let warn = GK_REQUIRED_LABELS
+        .replace(
+            "\"enforcementAction\": \"deny\"",
+            "\"enforcementAction\": \"warn\"",
+        )
+        .replace(
+            "\"resourceVersion\": \"51940\"",
+            "\"resourceVersion\": \"53001\"",
+        );
+    assert_ne!(warn, GK_REQUIRED_LABELS);
+    server.set_collection(GK_REQUIRED_LABELS_PATH, Some(&warn));
+    let deadline = Instant::now() + WAIT;
+    let r = loop {
+        let r = hook.judge(&unlabelled("default"));
+        if r["allowed"] == true {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the warn constraint never took over"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        r["warnings"],
+        json!(["[pods-need-team] you must provide labels: {\"team\"}"])
+    );
+
+    // Gatekeeper uninstalled: no template, nothing enforced.
+    server.set_collection(GK_TEMPLATES_PATH, None);
+    let deadline = Instant::now() + WAIT;
+    while hook.judge(&unlabelled("default")).get("warnings").is_some() {
+        assert!(Instant::now() < deadline, "the policies never went away");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = common::terminate(&mut hook.child);
+    assert!(status.success());
+    let log: Vec<String> = hook.stderr.try_iter().collect();
+    let log = log.join("\n");
+    // (The failed first read was logged before the listening line.)
+    assert!(
+        log.contains("Widget.example.com: synced by Gatekeeper"),
+        "{log}"
+    );
+    assert!(log.contains("policies reloaded: 0 in force"), "{log}");
 }

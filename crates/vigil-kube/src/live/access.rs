@@ -22,8 +22,8 @@ pub fn cluster_role() -> Value {
             .iter_mut()
             .find(|(g, v, _)| *g == r.group && *v == r.verbs())
         {
-            Some((_, _, plurals)) => plurals.push(r.plural),
-            None => rules.push((r.group, r.verbs(), vec![r.plural])),
+            Some((_, _, plurals)) => plurals.push(&r.plural),
+            None => rules.push((&r.group, r.verbs(), vec![&r.plural])),
         }
     }
     let mut rules: Vec<Value> = rules
@@ -83,12 +83,12 @@ mod tests {
             let rule = rules
                 .iter()
                 .find(|rule| {
-                    rule["apiGroups"][0] == r.group
+                    rule["apiGroups"][0] == *r.group
                         && rule["resources"]
                             .as_array()
                             .unwrap()
                             .iter()
-                            .any(|p| p == r.plural)
+                            .any(|p| *p == *r.plural)
                 })
                 .unwrap_or_else(|| panic!("{} missing", r.name()));
             let verbs: Vec<&str> = rule["verbs"]

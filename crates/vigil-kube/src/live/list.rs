@@ -20,6 +20,8 @@ pub(crate) enum Listed {
     Complete,
     /// The resource could not be (fully) read.
     Gap(Gap),
+    /// The server does not serve the resource (404): its API is not installed.
+    NotServed(Gap),
 }
 
 /// Lists `resource`, appending its sanitized objects to `out` (at most
@@ -68,13 +70,13 @@ pub(crate) async fn list(
                         if resource.group.is_empty() {
                             "core"
                         } else {
-                            resource.group
+                            &resource.group
                         },
                     ),
                 }));
             }
             Reply::Failed { code: 404, message } => {
-                return Ok(Listed::Gap(Gap {
+                return Ok(Listed::NotServed(Gap {
                     resource: resource.name(),
                     namespace: String::new(),
                     reason: format!(

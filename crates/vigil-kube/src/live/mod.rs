@@ -19,6 +19,7 @@ pub mod access;
 mod apply;
 mod connect;
 mod error;
+mod gatekeeper;
 mod http;
 mod list;
 pub mod proxy;
@@ -28,6 +29,7 @@ pub mod sanitize;
 pub use apply::apply;
 pub use connect::{ConnectOptions, Connection, connect};
 pub use error::LiveError;
+pub use gatekeeper::{CONSTRAINTS_GROUP, GatekeeperObjects, gatekeeper};
 
 use crate::inventory::{ClusterInfo, Gap, Inventory, ServerVersion};
 use crate::manifest::{Object, Origin};
@@ -75,7 +77,7 @@ pub async fn snapshot(conn: &Connection, opts: &SnapshotOptions) -> Result<Inven
     let mut values = Vec::new();
     for resource in resources::RESOURCES {
         tracing::debug!(resource = %resource.name(), "listing");
-        if let Listed::Gap(gap) =
+        if let Listed::Gap(gap) | Listed::NotServed(gap) =
             list::list(&conn.client, server, resource, &opts, &mut values).await?
         {
             tracing::debug!(resource = %gap.resource, reason = %gap.reason, "not read");

@@ -2,6 +2,8 @@
 //! `vigil k8s rbac` turns into the ClusterRole, so the permissions asked for and the
 //! requests made cannot drift apart.
 
+use std::borrow::Cow;
+
 /// What the lister keeps of a resource's objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
@@ -15,22 +17,39 @@ pub enum Keep {
     KeysOnly,
 }
 
-/// One resource type listed cluster-wide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One resource type listed cluster-wide. The names are borrowed for the fixed table and
+/// owned for resources found at run time (Gatekeeper's constraint kinds, one per template).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
     /// API group; empty for the core group.
-    pub group: &'static str,
+    pub group: Cow<'static, str>,
     /// API version within the group.
-    pub version: &'static str,
+    pub version: Cow<'static, str>,
     /// Plural resource name, as in URLs and RBAC rules.
-    pub plural: &'static str,
+    pub plural: Cow<'static, str>,
     /// The `kind` of its objects (list items carry none, so the lister sets it).
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// What is kept of each object.
     pub keep: Keep,
 }
 
 impl Resource {
+    /// A resource whose objects are kept whole.
+    pub fn new(
+        group: impl Into<Cow<'static, str>>,
+        version: impl Into<Cow<'static, str>>,
+        plural: impl Into<Cow<'static, str>>,
+        kind: impl Into<Cow<'static, str>>,
+    ) -> Resource {
+        Resource {
+            group: group.into(),
+            version: version.into(),
+            plural: plural.into(),
+            kind: kind.into(),
+            keep: Keep::All,
+        }
+    }
+
     /// `apiVersion` of the objects, e.g. `v1`, `apps/v1`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
@@ -75,12 +94,22 @@ const fn r(
     plural: &'static str,
     kind: &'static str,
 ) -> Resource {
+    keep(group, version, plural, kind, Keep::All)
+}
+
+const fn keep(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    keep: Keep,
+) -> Resource {
     Resource {
-        group,
-        version,
-        plural,
-        kind,
-        keep: Keep::All,
+        group: Cow::Borrowed(group),
+        version: Cow::Borrowed(version),
+        plural: Cow::Borrowed(plural),
+        kind: Cow::Borrowed(kind),
+        keep,
     }
 }
 
@@ -123,14 +152,8 @@ pub const RESOURCES: &[Resource] = &[
         "clusterrolebindings",
         "ClusterRoleBinding",
     ),
-    Resource {
-        keep: Keep::KeysOnly,
-        ..r("", "v1", "configmaps", "ConfigMap")
-    },
-    Resource {
-        keep: Keep::MetadataOnly,
-        ..r("", "v1", "secrets", "Secret")
-    },
+    keep("", "v1", "configmaps", "ConfigMap", Keep::KeysOnly),
+    keep("", "v1", "secrets", "Secret", Keep::MetadataOnly),
     r(
         "admissionregistration.k8s.io",
         "v1",

@@ -24,7 +24,7 @@ pub(crate) fn sanitize(resource: &Resource, item: Value) -> Option<Value> {
         obj.insert("metadata".into(), metadata);
     }
     obj.insert("apiVersion".into(), Value::String(resource.api_version()));
-    obj.insert("kind".into(), Value::String(resource.kind.into()));
+    obj.insert("kind".into(), Value::String(resource.kind.to_string()));
     if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
         meta.remove("managedFields");
         if resource.keep != Keep::All

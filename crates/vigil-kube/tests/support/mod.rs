@@ -31,6 +31,24 @@ const STATUS_403_SECRETS: &str = include_str!("../fixtures/api/status-403-secret
 const STATUS_404: &str = include_str!("../fixtures/api/status-404.json");
 const STATUS_410: &str = include_str!("../fixtures/api/status-410-expired.json");
 const STATUS_500: &str = include_str!("../fixtures/api/status-500.json");
+/// Gatekeeper's custom resources, as its CRDs serve them (see [`ApiServer::set_collection`]).
+pub const GK_TEMPLATES: &str = include_str!("../fixtures/api/gatekeeper-constrainttemplates.json");
+pub const GK_REQUIRED_LABELS: &str =
+    include_str!("../fixtures/api/gatekeeper-k8srequiredlabels.json");
+pub const GK_CONFIGS: &str = include_str!("../fixtures/api/gatekeeper-configs.json");
+pub const GK_TEMPLATES_PATH: &str = "/apis/templates.gatekeeper.sh/v1/constrainttemplates";
+pub const GK_REQUIRED_LABELS_PATH: &str =
+    "/apis/constraints.gatekeeper.sh/v1beta1/k8srequiredlabels";
+pub const GK_CONFIGS_PATH: &str = "/apis/config.gatekeeper.sh/v1alpha1/configs";
+
+impl ApiServer {
+    /// Serves Gatekeeper's template, constraint and sync Config fixtures.
+    pub fn serve_gatekeeper(&self) {
+        self.set_collection(GK_TEMPLATES_PATH, Some(GK_TEMPLATES));
+        self.set_collection(GK_REQUIRED_LABELS_PATH, Some(GK_REQUIRED_LABELS));
+        self.set_collection(GK_CONFIGS_PATH, Some(GK_CONFIGS));
+    }
+}
 
 /// The continue token of pods-page1.json.
 pub const PODS_CONTINUE: &str = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDgyMTMsInN0YXJ0IjoiZGVmYXVsdC93ZWItN2Q0YjljOGY2LWZnaGlqXHUwMDAwIn0";
@@ -134,6 +152,9 @@ struct State {
     scenario: Scenario,
     requests: Mutex<Vec<Recorded>>,
     expired: Mutex<bool>,
+    /// Collections outside [`SERVED`] (custom resources), path -> list JSON; a test
+    /// changes them while a client polls.
+    collections: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A running server; it lives until the test process ends.
@@ -153,6 +174,7 @@ impl ApiServer {
             scenario,
             requests: Mutex::new(Vec::new()),
             expired: Mutex::new(false),
+            collections: Mutex::new(std::collections::HashMap::new()),
         });
         let st = state.clone();
         std::thread::spawn(move || {
@@ -182,6 +204,16 @@ impl ApiServer {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Serves `list` (a list document, e.g. a fixture) at the collection `path` from now
+    /// on, as an API server serving a custom resource does; `None` stops serving it (404).
+    pub fn set_collection(&self, path: &str, list: Option<&str>) {
+        let mut collections = self.state.collections.lock().unwrap();
+        match list {
+            Some(list) => collections.insert(path.to_string(), list.to_string()),
+            None => collections.remove(path),
+        };
     }
 
     /// Every request so far, in order.
@@ -311,6 +343,16 @@ async fn handle(
     }
     if path == "/version" {
         return Ok(reply(200, sc.version));
+    }
+    let custom = state.collections.lock().unwrap().get(&path).cloned();
+    if let Some(list) = custom {
+        if rec.param("limit") != Some(sc.page_size.to_string().as_str()) {
+            return Ok(reply(
+                400,
+                status(400, "BadRequest", "test server: wrong limit"),
+            ));
+        }
+        return Ok(reply(200, list));
     }
     let Some((_, list_kind)) = SERVED.iter().find(|(p, _)| *p == path) else {
         return Ok(reply(404, STATUS_404));

@@ -62,6 +62,19 @@ pub struct ManifestsArgs {
     /// Enforce the Pod Security Standards at this level in the webhook.
     #[arg(long, value_name = "LEVEL", value_parser = ["baseline", "restricted"])]
     pub pod_security: Option<String>,
+    /// Also enforce the cluster's ConstraintTemplates and Constraints (Gatekeeper's CRDs):
+    /// the webhook gets a token and a read-only ClusterRole for them, for Namespaces, and
+    /// for the kinds named here, which Gatekeeper's sync Config may put in data.inventory.
+    #[arg(long)]
+    pub cluster_policies: bool,
+    /// With --cluster-policies: a kind the sync Config names, as RESOURCE or
+    /// RESOURCE.GROUP (e.g. services, ingresses.networking.k8s.io). Repeatable.
+    #[arg(
+        long = "sync-resource",
+        value_name = "RESOURCE",
+        requires = "cluster_policies"
+    )]
+    pub sync_resources: Vec<String>,
 }
 
 const PORT: u16 = 8443;
@@ -95,10 +108,13 @@ fn objects(args: &ManifestsArgs) -> Result<Vec<Value>> {
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
             // The webhook's own pods must start even under a strict cluster default.
             "pod-security.kubernetes.io/enforce": "restricted"}}}),
-        // The webhook reads files, not the API: no token, no RBAC to grant.
+        // Reading only files, the webhook needs no token and no RBAC.
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name),
-               "automountServiceAccountToken": false}),
+               "automountServiceAccountToken": args.cluster_policies}),
     ];
+    if args.cluster_policies {
+        objects.extend(policy_reader_rbac(name, ns, &args.sync_resources, &labels));
+    }
     let ca_bundle = if args.cert_manager {
         let issuer = format!("{name}-selfsigned");
         objects.push(json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer",
@@ -147,13 +163,16 @@ fn objects(args: &ManifestsArgs) -> Result<Vec<Value>> {
     if let Some(level) = &args.pod_security {
         serve_args.extend(["--pod-security".into(), level.clone()]);
     }
+    if args.cluster_policies {
+        serve_args.push("--cluster-policies".into());
+    }
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": PORT, "scheme": "HTTPS"}, "periodSeconds": 10});
     objects.push(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name), "spec": {
         "replicas": args.replicas,
         "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
         "template": {"metadata": {"labels": labels}, "spec": {
             "serviceAccountName": name,
-            "automountServiceAccountToken": false,
+            "automountServiceAccountToken": args.cluster_policies,
             "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
                                 "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
@@ -199,6 +218,33 @@ fn objects(args: &ManifestsArgs) -> Result<Vec<Value>> {
             "matchPolicy": "Equivalent",
             "admissionReviewVersions": ["v1", "v1beta1"]}]}));
     Ok(objects)
+}
+
+/// The read-only access `--cluster-policies` needs: list (and get) ConstraintTemplates,
+/// every constraint kind, Gatekeeper's sync Config and SyncSets, Namespaces, and the
+/// synced kinds.
+fn policy_reader_rbac(name: &str, ns: &str, synced: &[String], labels: &Value) -> Vec<Value> {
+    let verbs = json!(["get", "list"]);
+    let mut rules = vec![
+        json!({"apiGroups": ["templates.gatekeeper.sh"], "resources": ["constrainttemplates"], "verbs": verbs}),
+        json!({"apiGroups": [vigil_kube::live::CONSTRAINTS_GROUP], "resources": ["*"], "verbs": verbs}),
+        json!({"apiGroups": ["config.gatekeeper.sh"], "resources": ["configs"], "verbs": verbs}),
+        json!({"apiGroups": ["syncset.gatekeeper.sh"], "resources": ["syncsets"], "verbs": verbs}),
+        json!({"apiGroups": [""], "resources": ["namespaces"], "verbs": verbs}),
+    ];
+    for resource in synced {
+        let (plural, group) = resource.split_once('.').unwrap_or((resource, ""));
+        rules.push(json!({"apiGroups": [group], "resources": [plural], "verbs": verbs}));
+    }
+    let role = format!("{name}-policy-reader");
+    vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": role, "labels": labels}, "rules": rules}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": role, "labels": labels},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+               "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]}),
+    ]
 }
 
 fn dns_names(name: &str, ns: &str) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! `vigil admission`: the validating admission webhook and the tools around it.
 
 mod audit;
+mod cluster;
 mod manifests;
 mod metrics;
 mod serve;
@@ -140,14 +141,16 @@ impl PolicyArgs {
     /// Reads and compiles every configured policy. A broken template or constraint is
     /// returned in `errors` and left out; unreadable files are an error.
     pub fn load(&self) -> Result<Loaded> {
-        self.load_with(&[])
+        self.load_with(&[], &[])
     }
 
-    /// [`PolicyArgs::load`], with `cluster` objects added to `data.inventory` (audit mode
-    /// audits a cluster with the cluster as its inventory, as Gatekeeper's sync does).
-    pub fn load_with(&self, cluster: &[Object]) -> Result<Loaded> {
+    /// [`PolicyArgs::load`], with templates and constraints read from a cluster added to
+    /// the files' (`policies`), and `cluster` objects added to `data.inventory` (audit
+    /// mode audits a cluster with the cluster as its inventory, and the webhook watching a
+    /// cluster uses what Gatekeeper's sync configuration names, as Gatekeeper does).
+    pub fn load_with(&self, policies: &[Object], cluster: &[Object]) -> Result<Loaded> {
         let limits = vigil_kube::Limits::default();
-        let mut objects = Vec::new();
+        let mut objects = policies.to_vec();
         for path in &self.policies {
             objects.extend(
                 vigil_kube::manifest::load(path, &limits)

@@ -8,8 +8,10 @@
 //! end, and a reload swaps in a whole new set, so no request is judged half by old and
 //! half by new policies, and none is dropped.
 
+use super::cluster::{ClusterPolicies, Versions, report_gaps, versions};
 use super::metrics::Metrics;
 use super::{PolicyArgs, report_load};
+use crate::cmd::k8s::live::ClusterArgs;
 use crate::cmd::sbom::parse_size;
 use crate::listen::reply::{refuse, reply};
 use crate::listen::{self, Reply};
@@ -24,6 +26,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use vigil_kube::admission::selector::name_matches;
 use vigil_kube::admission::{self, Action, FailureMode, PolicySet, review};
+use vigil_kube::live::GatekeeperObjects;
 
 /// `vigil admission serve` arguments.
 #[derive(clap::Args, Debug)]
@@ -41,11 +44,19 @@ the reason, bodies over --max-body 413.
 Policy files are read again when they change (checked every --reload-interval); a
 template that no longer compiles is logged and left out, the others stay in force.
 
+With --cluster-policies the ConstraintTemplates and Constraints in the cluster are
+enforced too, read every --cluster-interval (list requests; `vigil admission manifests
+--cluster-policies` grants the access); Namespaces and the kinds Gatekeeper's sync Config
+or SyncSets name become data.inventory. /readyz answers 503 until the cluster has been
+read once; a failed read keeps the last good policies in force.
+
 Examples:
   vigil admission serve --listen 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
       --policy /etc/vigil/policies --pod-security baseline
   vigil admission serve --listen 127.0.0.1:8443 --tls-cert tls.crt --tls-key tls.key \\
-      --image-results scans/ --image-severity high --unscanned warn"
+      --image-results scans/ --image-severity high --unscanned warn
+  vigil admission serve --listen 0.0.0.0:8443 --tls-cert tls.crt --tls-key tls.key \\
+      --cluster-policies --pod-security baseline"
 )]
 pub struct ServeArgs {
     /// Address to listen on, HOST:PORT (port 0 picks a free one). The first line on
@@ -77,6 +88,16 @@ pub struct ServeArgs {
     /// How often policy files are checked for changes.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = super::parse_duration)]
     pub reload_interval: Duration,
+    /// Also enforce the ConstraintTemplates and Constraints in the cluster (the one of
+    /// --kubeconfig/--context, or the pod's service account), with the objects
+    /// Gatekeeper's sync configuration names as `data.inventory`, as Gatekeeper does.
+    #[arg(long)]
+    pub cluster_policies: bool,
+    /// How often the cluster's policies are read again (with --cluster-policies).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::parse_duration)]
+    pub cluster_interval: Duration,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Time a client gets to send a whole body.
@@ -117,12 +138,30 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         args.tls_key.as_deref(),
         args.insecure,
     )?;
-    if args.policies.is_empty() {
+    if args.policies.is_empty() && !args.cluster_policies {
         tracing::warn!(
-            "no policy given (--policy, --pod-security, --image-results): every request is allowed"
+            "no policy given (--policy, --pod-security, --image-results, --cluster-policies): every request is allowed"
         );
     }
-    let loaded = args.policies.load()?;
+    let mut sources = Sources {
+        policies: args.policies.clone(),
+        files: Vec::new(),
+        cluster: None,
+    };
+    sources.files = fingerprint(&sources.policies);
+    // Without the cluster's policies the webhook is not ready: it answers, with the
+    // files' policies only, but a Service sends it nothing until the cluster is read.
+    let mut ready = true;
+    if args.cluster_policies {
+        let mut cluster = ClusterWatch {
+            source: ClusterPolicies::new(args.cluster.clone())?,
+            interval: args.cluster_interval,
+            read: None,
+        };
+        ready = cluster.refresh();
+        sources.cluster = Some(cluster);
+    }
+    let loaded = sources.load()?;
     report_load(&loaded);
     let metrics = Metrics::new();
     metrics.loaded(loaded.set.len(), loaded.errors.len(), None);
@@ -132,16 +171,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         exempt: args.exempt_namespaces.clone(),
         max_body: args.max_body,
         metrics,
-        ready: AtomicBool::new(true),
+        ready: AtomicBool::new(ready),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reloader = {
-        let (state, stop, policies) =
-            (Arc::clone(&state), Arc::clone(&stop), args.policies.clone());
+        let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
         let interval = args.reload_interval;
         std::thread::Builder::new()
             .name("policy-reload".into())
-            .spawn(move || watch_policies(&state, &policies, interval, &stop))
+            .spawn(move || watch_policies(&state, sources, interval, &stop))
             .context("starting the policy reload thread")?
     };
     let served = listen::serve_until_signal(addr, tls, {
@@ -171,28 +209,91 @@ fn fingerprint(policies: &PolicyArgs) -> Fingerprint {
         .collect()
 }
 
-/// Polls the policy files and swaps in a new policy set when they change. Polling, not
-/// inotify: ConfigMap volumes change by swapping a symlink, which file watches on the
-/// files themselves miss, and a check every few seconds costs nothing.
-fn watch_policies(state: &State, policies: &PolicyArgs, interval: Duration, stop: &AtomicBool) {
-    let mut seen = fingerprint(policies);
+/// Where the policies in force come from: files, and the cluster with --cluster-policies.
+struct Sources {
+    policies: PolicyArgs,
+    /// The files as last read.
+    files: Fingerprint,
+    cluster: Option<ClusterWatch>,
+}
+
+impl Sources {
+    /// Compiles the policies of the files and of the cluster's last good read.
+    fn load(&self) -> Result<super::Loaded> {
+        match self.cluster.as_ref().and_then(|c| c.read.as_ref()) {
+            Some((objects, _)) => self
+                .policies
+                .load_with(&objects.policies, &objects.inventory),
+            None => self.policies.load(),
+        }
+    }
+}
+
+/// The cluster's policies, read every `interval`.
+struct ClusterWatch {
+    source: ClusterPolicies,
+    interval: Duration,
+    /// The last good read, and its versions.
+    read: Option<(GatekeeperObjects, Versions)>,
+}
+
+impl ClusterWatch {
+    /// Reads the cluster; true when the read worked and differs from the last one. A
+    /// failed read keeps the last good one in force.
+    fn refresh(&mut self) -> bool {
+        match self.source.read() {
+            Ok(objects) => {
+                let versions = versions(&objects);
+                let last = self.read.as_ref();
+                if last.is_some_and(|(_, v)| *v == versions) {
+                    return false;
+                }
+                if last.is_none_or(|(o, _)| o.gaps != objects.gaps) {
+                    report_gaps(&objects.gaps);
+                }
+                self.read = Some((objects, versions));
+                true
+            }
+            Err(e) => {
+                tracing::error!("policies not read from the cluster: {e:#}");
+                eprintln!("vigil: policies not read from the cluster: {e:#}");
+                false
+            }
+        }
+    }
+}
+
+/// Polls the policy files (and the cluster) and swaps in a new policy set when they
+/// change. Polling, not inotify: ConfigMap volumes change by swapping a symlink, which
+/// file watches on the files themselves miss, and a check every few seconds costs nothing.
+fn watch_policies(state: &State, mut sources: Sources, interval: Duration, stop: &AtomicBool) {
     let tick = Duration::from_millis(100);
-    let mut waited = Duration::ZERO;
+    let mut files_waited = Duration::ZERO;
+    let mut cluster_waited = Duration::ZERO;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(tick);
-        waited += tick;
-        if waited < interval {
+        files_waited += tick;
+        cluster_waited += tick;
+        let mut changed = false;
+        if files_waited >= interval {
+            files_waited = Duration::ZERO;
+            if fingerprint(&sources.policies) != sources.files {
+                // Let a writer finish (editors write in steps), then read what is there.
+                std::thread::sleep(tick);
+                sources.files = fingerprint(&sources.policies);
+                changed = true;
+            }
+        }
+        if let Some(cluster) = &mut sources.cluster
+            && cluster_waited >= cluster.interval
+        {
+            cluster_waited = Duration::ZERO;
+            changed |= cluster.refresh();
+        }
+        if !changed {
             continue;
         }
-        waited = Duration::ZERO;
-        let now = fingerprint(policies);
-        if now == seen {
-            continue;
-        }
-        // Let a writer finish (editors write in steps), then read what is there.
-        std::thread::sleep(tick);
-        seen = fingerprint(policies);
-        match policies.load() {
+        match sources.load() {
             Ok(loaded) => {
                 report_load(&loaded);
                 state
@@ -204,6 +305,9 @@ fn watch_policies(state: &State, policies: &PolicyArgs, interval: Duration, stop
                     loaded.errors.len()
                 );
                 state.replace(loaded.set);
+                if sources.cluster.as_ref().is_none_or(|c| c.read.is_some()) {
+                    state.ready.store(true, Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 tracing::error!("policies not reloaded, the previous ones stay in force: {e:#}");

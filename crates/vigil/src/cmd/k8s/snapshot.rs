@@ -54,7 +54,7 @@ fn summary(inv: &Inventory, output: &std::path::Path) -> String {
         .map_or("version unknown", |v| v.git_version.as_str());
     let counts: Vec<String> = RESOURCES
         .iter()
-        .map(|r| (r.kind, inv.of_kind(r.kind).count()))
+        .map(|r| (&r.kind, inv.of_kind(&r.kind).count()))
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
