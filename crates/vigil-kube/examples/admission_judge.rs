@@ -27,18 +27,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for e in &library.errors {
         eprintln!("not loaded: {e}");
     }
-    let mut set = PolicySet::new();
-    set.extend(
-        library
-            .constraints
-            .into_iter()
-            .map(|c| Box::new(c) as Box<dyn Policy>),
-    );
+    let policies: Vec<Box<dyn Policy>> = library
+        .constraints
+        .into_iter()
+        .map(|c| Box::new(c) as Box<dyn Policy>)
+        .collect();
     let mut bodies = Vec::new();
     for entry in std::fs::read_dir(&reviews)? {
         bodies.push(std::fs::read(entry?.path())?);
     }
     bodies.sort();
+    // Each policy's share: its time over every review, and parsing the reviews alone.
+    let requests: Vec<Request> = bodies
+        .iter()
+        .map(|b| Request::from_review(b))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for body in &bodies {
+            let request = Request::from_review(body)?;
+            std::hint::black_box(request.rego_review());
+        }
+    }
+    let mut shares = vec![(
+        started.elapsed(),
+        "(parsing and converting the review)".to_string(),
+    )];
+    for policy in &policies {
+        let started = Instant::now();
+        for _ in 0..rounds {
+            for request in &requests {
+                let _ = std::hint::black_box(policy.evaluate(request));
+            }
+        }
+        shares.push((started.elapsed(), policy.name().to_string()));
+    }
+    shares.sort();
+    let per_request = |d: Duration| d / (rounds * bodies.len()) as u32;
+    for (d, name) in shares.iter().rev().take(8) {
+        println!("{:>12?} per request  {name}", per_request(*d));
+    }
+    let mut set = PolicySet::new();
+    set.extend(policies);
     let started = Instant::now();
     let mut violations = 0usize;
     for _ in 0..rounds {
