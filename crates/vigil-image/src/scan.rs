@@ -14,7 +14,7 @@ use vigil_core::{Ecosystem, Inventory, OsInfo, Package, Warning};
 
 /// Reads every layer of `source` and returns the inventory of the final filesystem.
 pub fn inventory(source: &dyn ImageSource, limits: &Limits) -> Result<Inventory, ImageError> {
-    let analyzers = analyzer::all();
+    let analyzers = analyzer::with_limits(limits);
     let walker = Walker {
         analyzers: &analyzers,
         limits,

@@ -191,8 +191,14 @@ impl ReadCacheOps for Pread<'_> {
     }
 }
 
-/// Every analyzer, in the order their results are reported.
+/// Every analyzer under the default limits, in the order their results are reported.
 pub fn all() -> Vec<Box<dyn Analyzer>> {
+    with_limits(&crate::Limits::default())
+}
+
+/// Every analyzer, in the order their results are reported; those that decompress what
+/// they read (Java archives) stay within `limits`.
+pub fn with_limits(limits: &crate::Limits) -> Vec<Box<dyn Analyzer>> {
     vec![
         Box::new(os_release::OsRelease),
         Box::new(dpkg::DpkgStatus),
@@ -202,7 +208,7 @@ pub fn all() -> Vec<Box<dyn Analyzer>> {
         Box::new(rpm::RpmDb),
         Box::new(python::PythonInstalled),
         Box::new(node::NodePackageJson),
-        Box::new(java::JavaArchive),
+        Box::new(java::JavaArchive::new(limits)),
         Box::new(ruby::GemSpec),
         Box::new(ruby::GemfileLock),
         Box::new(php::ComposerLock),

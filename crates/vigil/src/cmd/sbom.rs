@@ -28,7 +28,9 @@ pub struct ImageArgs {
     /// Credentials file (default: REGISTRY_AUTH_FILE, podman's auth.json, ~/.docker/config.json).
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
-    /// Largest file an analyzer reads (bytes; K, M, G suffixes); larger files are skipped with a warning.
+    /// Largest file an analyzer reads (bytes; K, M, G suffixes); larger files are skipped
+    /// with a warning. What a Java archive inflates to (nested archives included) is
+    /// bounded by twice this.
     #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
     pub max_file_size: u64,
     /// Most decompressed bytes read from an image before giving up.

@@ -29,7 +29,24 @@ use vigil_core::{Ecosystem, Package};
 use zip::ZipArchive;
 
 /// Reads Java archives and the archives inside them.
-pub struct JavaArchive;
+pub struct JavaArchive {
+    bounds: Bounds,
+}
+
+impl JavaArchive {
+    /// The analyzer under `limits`: everything inflated out of one top-level archive (its
+    /// entries and the archives nested in them, all held in memory while read) may total
+    /// twice `--max-file-size`, the bound on what is read of one file. Compressed archives
+    /// are seldom under half their inflated size, and a bomb stops at the budget.
+    pub fn new(limits: &crate::Limits) -> JavaArchive {
+        JavaArchive {
+            bounds: Bounds {
+                max_inflated: limits.max_file_bytes.saturating_mul(2),
+                ..Bounds::DEFAULT
+            },
+        }
+    }
+}
 
 /// File name extensions of Java archives, top-level and nested.
 const EXTENSIONS: [&str; 7] = ["jar", "war", "ear", "jpi", "hpi", "par", "sar"];
@@ -48,7 +65,7 @@ impl Analyzer for JavaArchive {
     }
 
     fn analyze(&self, file: &FileInfo<'_>, content: &[u8]) -> Result<Found, AnalyzeError> {
-        analyze_with(file, content, &Bounds::DEFAULT)
+        analyze_with(file, content, &self.bounds)
     }
 }
 
@@ -387,6 +404,10 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn java() -> JavaArchive {
+        JavaArchive::new(&crate::Limits::default())
+    }
     use std::io::Write;
     use zip::write::SimpleFileOptions;
     use zip::{CompressionMethod, ZipWriter};
@@ -431,7 +452,7 @@ mod tests {
 
     #[test]
     fn which_files() {
-        let a = JavaArchive;
+        let a = java();
         for p in [
             "app.jar",
             "opt/x.WAR",
@@ -458,7 +479,7 @@ mod tests {
             ),
             (&cglib, &cglib_props),
         ]);
-        let found = JavaArchive
+        let found = java()
             .analyze(&file("usr/share/java/guice.jar"), &jar)
             .unwrap();
         assert_eq!(
@@ -487,7 +508,7 @@ mod tests {
             (&own, &own_props),
         ]);
         for name in ["x/commons-lang3-3.12.0.jar", "x/renamed.jar"] {
-            let found = JavaArchive.analyze(&file(name), &jar).unwrap();
+            let found = java().analyze(&file(name), &jar).unwrap();
             let got: Vec<_> = found.packages.iter().map(|p| p.name.as_str()).collect();
             assert_eq!(
                 got,
@@ -498,7 +519,7 @@ mod tests {
         }
         // Renamed, one pom.properties, no manifest version: that one is the archive.
         let single = zip(&[(&own, &own_props)]);
-        let found = JavaArchive.analyze(&file("app.jar"), &single).unwrap();
+        let found = java().analyze(&file("app.jar"), &single).unwrap();
         assert_eq!(found.packages.len(), 1);
     }
 
@@ -517,7 +538,7 @@ mod tests {
             ),
             (&p, &props),
         ]);
-        let found = JavaArchive
+        let found = java()
             .analyze(
                 &file("usr/share/java/geronimo-annotation-1.3-spec.jar"),
                 &jar,
@@ -536,14 +557,14 @@ mod tests {
     #[test]
     fn file_name_fallback_and_nameless_archives() {
         let jar = zip(&[("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\n")]);
-        let found = JavaArchive
+        let found = java()
             .analyze(&file("lib/aopalliance-1.0.jar"), &jar)
             .unwrap();
         assert_eq!(
             names(&found),
             [("aopalliance".into(), "1.0".into(), "/".into())]
         );
-        let found = JavaArchive.analyze(&file("lib/app.jar"), &jar).unwrap();
+        let found = java().analyze(&file("lib/app.jar"), &jar).unwrap();
         assert!(found.is_empty());
     }
 
@@ -558,7 +579,7 @@ mod tests {
             ("WEB-INF/lib/copy-of-slf4j.jar", &lib),
         ]);
         let ear = zip(&[("shop.war", &war), ("lib/slf4j-api.jar", &lib)]);
-        let found = JavaArchive.analyze(&file("srv/app.ear"), &ear).unwrap();
+        let found = java().analyze(&file("srv/app.ear"), &ear).unwrap();
         assert_eq!(
             names(&found),
             [
@@ -593,9 +614,7 @@ mod tests {
 
     #[test]
     fn nesting_stops_at_the_depth_limit_with_a_warning() {
-        let found = JavaArchive
-            .analyze(&file("doll.jar"), &russian_doll(7))
-            .unwrap();
+        let found = java().analyze(&file("doll.jar"), &russian_doll(7)).unwrap();
         let got: Vec<_> = found.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             got,
@@ -632,15 +651,21 @@ mod tests {
             .collect();
         let outer = zip(&refs);
         assert!(outer.len() < 20 << 10);
-        let bounds = Bounds {
-            max_inflated: 256 << 10,
-            ..Bounds::DEFAULT
+        // The budget is twice --max-file-size: 128 KiB read per file, 256 KiB inflated.
+        let limits = crate::Limits {
+            max_file_bytes: 128 << 10,
+            ..crate::Limits::default()
         };
-        let found = analyze_with(&file("bomb.jar"), &outer, &bounds).unwrap();
+        let found = JavaArchive::new(&limits)
+            .analyze(&file("bomb.jar"), &outer)
+            .unwrap();
         assert_eq!(found.packages.len(), 1);
         assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
         assert!(found.warnings[0].contains("more than 256 KiB decompressed"));
         assert!(found.warnings[0].contains("only those found before"));
+        // Under the default limits the same archive is read whole.
+        let found = java().analyze(&file("bomb.jar"), &outer).unwrap();
+        assert!(found.warnings.is_empty(), "{:?}", found.warnings);
     }
 
     #[test]
@@ -649,7 +674,7 @@ mod tests {
         let big = vec![b'#'; 2 << 20];
         let (p, _) = pom("a", "b", "1");
         let jar = zip(&[(&p, &big)]);
-        let found = JavaArchive.analyze(&file("x.jar"), &jar).unwrap();
+        let found = java().analyze(&file("x.jar"), &jar).unwrap();
         assert!(found.packages.is_empty());
         assert!(
             found.warnings[0].contains("too large"),
@@ -673,16 +698,16 @@ mod tests {
 
     #[test]
     fn corrupt_archives_are_errors_or_warnings_never_panics() {
-        assert!(JavaArchive.analyze(&file("x.jar"), b"").is_err());
+        assert!(java().analyze(&file("x.jar"), b"").is_err());
         assert!(
-            JavaArchive
+            java()
                 .analyze(&file("x.jar"), b"PK\x03\x04garbage")
                 .is_err()
         );
         // A broken nested archive is a warning naming it; the rest is still read.
         let (p, props) = pom("a", "b", "1");
         let jar = zip(&[(&p, &props), ("WEB-INF/lib/broken.jar", b"not a zip")]);
-        let found = JavaArchive.analyze(&file("w.war"), &jar).unwrap();
+        let found = java().analyze(&file("w.war"), &jar).unwrap();
         assert_eq!(found.packages.len(), 1);
         assert!(
             found.warnings[0].starts_with("/w.war!/WEB-INF/lib/broken.jar: not a readable zip"),
@@ -692,12 +717,12 @@ mod tests {
         // Every truncation and many single-byte corruptions of a nested archive.
         let doll = russian_doll(3);
         for cut in 0..doll.len() {
-            let _ = JavaArchive.analyze(&file("d.jar"), &doll[..cut]);
+            let _ = java().analyze(&file("d.jar"), &doll[..cut]);
         }
         for i in (0..doll.len()).step_by(3) {
             let mut bad = doll.clone();
             bad[i] ^= 0x5a;
-            let _ = JavaArchive.analyze(&file("d.jar"), &bad);
+            let _ = java().analyze(&file("d.jar"), &bad);
         }
     }
 }
