@@ -954,3 +954,61 @@ fn policies_from_a_watched_cluster() {
     );
     assert!(log.contains("policies reloaded: 0 in force"), "{log}");
 }
+
+/// `audit --cluster-policies`: the live cluster's own constraints judge its existing
+/// objects, as Gatekeeper's audit does.
+#[test]
+fn audit_with_the_cluster_s_own_constraints() {
+    use support::{ApiServer, Scenario};
+    let dir = tempfile::tempdir().unwrap();
+    let server = ApiServer::start(Scenario::default());
+    server.serve_gatekeeper();
+    let kubeconfig = server.write_kubeconfig(dir.path(), "kind-gk");
+    let out = vigil()
+        .args([
+            "admission",
+            "audit",
+            "--cluster-policies",
+            "--format",
+            "json",
+        ])
+        .args(["--page-size", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let pods: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| {
+            assert_eq!(f["policy"], "pods-need-team");
+            assert_eq!(f["action"], "deny");
+            (
+                f["object"]["namespace"].as_str().unwrap(),
+                f["object"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // kube-system's coredns is outside the constraint's namespaceSelector.
+    assert_eq!(
+        pods,
+        [
+            ("default", "web-7d4b9c8f6-abcde"),
+            ("default", "web-7d4b9c8f6-fghij")
+        ]
+    );
+    // Policies come from the cluster only when the cluster is the source.
+    let refused = vigil()
+        .args(["admission", "audit", "--cluster-policies", "-f"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}

@@ -24,6 +24,7 @@ violation (table) or JSON lines; every enforcement action is reported.
 
 Examples:
   vigil admission audit --policy policies/ --context prod
+  vigil admission audit --cluster-policies --context prod   (the cluster's own constraints)
   vigil admission audit --policy policies/ -f deploy/ --exit-code 1
   vigil admission audit --pod-security restricted --snapshot prod.json --format json")]
 pub struct AuditArgs {
@@ -40,6 +41,10 @@ pub struct AuditArgs {
     /// Exit with this code when a violation with enforcement action deny is found.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub exit_code: u8,
+    /// Also audit with the ConstraintTemplates and Constraints the live cluster declares
+    /// (Gatekeeper's CRDs), as Gatekeeper's own audit does.
+    #[arg(long, conflicts_with_all = ["files", "snapshot"])]
+    pub cluster_policies: bool,
 }
 
 /// Output formats.
@@ -75,9 +80,16 @@ struct ObjectRef<'a> {
 
 /// Runs `vigil admission audit`.
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    if args.policies.is_empty() {
-        bail!("no policy: give --policy, --pod-security or --image-results");
+    if args.policies.is_empty() && !args.cluster_policies {
+        bail!("no policy: give --policy, --pod-security, --image-results or --cluster-policies");
     }
+    let declared = if args.cluster_policies {
+        let read = super::cluster::ClusterPolicies::new(args.source.cluster.clone())?.read()?;
+        super::cluster::report_gaps(&read.gaps);
+        read.policies
+    } else {
+        Vec::new()
+    };
     let mut inventory = args.source.read()?.inventory;
     // Objects read without a namespace are where `kubectl apply` would put them.
     let namespaces: Vec<String> = inventory
@@ -98,7 +110,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             o
         })
         .collect();
-    let loaded = args.policies.load_with(&[], &objects)?;
+    let loaded = args.policies.load_with(&declared, &objects)?;
     super::report_load(&loaded);
     let mut judged = Vec::new();
     for object in &objects {
