@@ -46,6 +46,9 @@ enum Command {
     /// Admission control: a validating webhook running Gatekeeper policies, Pod Security
     /// Standards and an image vulnerability gate.
     Admission(cmd::admission::Args),
+    /// Runtime threat detection: the eBPF sensor; writes process, file and network events
+    /// as JSON lines.
+    Sensor(cmd::sensor::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::K8s(args) => cmd::k8s::run(args),
         Command::Audit(args) => cmd::audit::run(args),
         Command::Admission(args) => cmd::admission::run(args),
+        Command::Sensor(args) => cmd::sensor::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod image;
 pub mod k8s;
 pub mod sbom;
+pub mod sensor;
 
 /// The inventory of `target`, read with the image options.
 pub fn inventory(target: &str, image: &sbom::ImageArgs) -> anyhow::Result<vigil_core::Inventory> {

@@ -1,0 +1,101 @@
+//! The sensor's user-space pipeline as one [`Handler`]: each record updates the process
+//! cache, becomes an [`Event`](crate::event::Event) and goes to the sink. Rules (a later
+//! slice) slot in between building the event and sending it.
+
+use crate::collector::{Attached, Handler, Stats};
+use crate::enrich::Enricher;
+use crate::event::{self, Clock};
+use crate::sink::Sink;
+use crate::watch::WatchTable;
+use crate::wire::{Body, Record};
+
+/// Enrichment and a sink, behind the collector.
+pub struct Pipeline<S: Sink> {
+    enricher: Enricher,
+    node: String,
+    clock: Clock,
+    watches: WatchTable,
+    sink: S,
+    /// Events the sink refused (an I/O error), counted, not retried.
+    pub sink_errors: u64,
+    /// The last sink error, for the summary.
+    pub last_error: Option<std::io::Error>,
+    /// The last counters the collector reported.
+    pub stats: Stats,
+    /// What was attached, once it is.
+    pub attached: Option<Attached>,
+    on_attached: Option<Box<dyn FnMut(&Attached)>>,
+}
+
+impl<S: Sink> Pipeline<S> {
+    /// A pipeline naming events after `node`.
+    pub fn new(enricher: Enricher, node: String, watches: WatchTable, sink: S) -> Pipeline<S> {
+        Pipeline {
+            enricher,
+            node,
+            clock: Clock::now(),
+            watches,
+            sink,
+            sink_errors: 0,
+            last_error: None,
+            stats: Stats::default(),
+            attached: None,
+            on_attached: None,
+        }
+    }
+
+    /// Calls `f` once the programs are attached (a "ready" line, a test's signal).
+    pub fn on_attached(mut self, f: impl FnMut(&Attached) + 'static) -> Pipeline<S> {
+        self.on_attached = Some(Box::new(f));
+        self
+    }
+
+    /// The sink back.
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+}
+
+impl<S: Sink> Handler for Pipeline<S> {
+    fn attached(&mut self, attached: &Attached) {
+        if let Some(f) = self.on_attached.as_mut() {
+            f(attached);
+        }
+        self.attached = Some(attached.clone());
+    }
+
+    fn record(&mut self, rec: &Record<'_>) {
+        self.enricher.observe(rec);
+        let container = self
+            .enricher
+            .get(rec.header.pid)
+            .and_then(|p| p.container.clone());
+        let info = container.and_then(|id| self.enricher.container_info(&id));
+        let ev = event::build(
+            rec,
+            &self.enricher,
+            info,
+            &self.node,
+            &self.clock,
+            &self.watches,
+        );
+        if let Err(e) = self.sink.send(&ev) {
+            self.sink_errors += 1;
+            self.last_error = Some(e);
+        }
+        if let Body::Exit(_) = rec.body {
+            self.enricher.forget(rec.header.pid);
+        }
+    }
+
+    fn idle(&mut self) {
+        if let Err(e) = self.sink.flush() {
+            self.sink_errors += 1;
+            self.last_error = Some(e);
+        }
+    }
+
+    fn tick(&mut self, stats: &Stats) {
+        self.stats = stats.clone();
+    }
+}
