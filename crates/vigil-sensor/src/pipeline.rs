@@ -9,6 +9,9 @@ use crate::sink::Sink;
 use crate::watch::WatchTable;
 use crate::wire::{Body, Record};
 
+/// A callback for when the programs are attached.
+type OnAttached = Box<dyn FnMut(&Attached)>;
+
 /// Enrichment and a sink, behind the collector.
 pub struct Pipeline<S: Sink> {
     enricher: Enricher,
@@ -24,7 +27,7 @@ pub struct Pipeline<S: Sink> {
     pub stats: Stats,
     /// What was attached, once it is.
     pub attached: Option<Attached>,
-    on_attached: Option<Box<dyn FnMut(&Attached)>>,
+    on_attached: Option<OnAttached>,
 }
 
 impl<S: Sink> Pipeline<S> {

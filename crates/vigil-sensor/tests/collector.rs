@@ -64,8 +64,7 @@ fn start(
         .on_attached(move |a| {
             let _ = ready_tx.send(a.clone());
         });
-        let r = collector::run(&config, &mut pipeline, &stop, None);
-        r
+        collector::run(&config, &mut pipeline, &stop, None)
     });
     match ready_rx.recv_timeout(Duration::from_secs(60)) {
         Ok(attached) => {
@@ -82,7 +81,7 @@ fn start(
     handle
 }
 
-fn find<'a>(events: &'a [Value], pred: impl Fn(&Value) -> bool) -> Option<&'a Value> {
+fn find(events: &[Value], pred: impl Fn(&Value) -> bool) -> Option<&Value> {
     events.iter().find(|e| pred(e))
 }
 
