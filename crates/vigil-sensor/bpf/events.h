@@ -29,7 +29,12 @@ enum event_kind {
 	EV_OPEN = 4,
 	EV_CONNECT = 5,
 	EV_SYSCALL = 6,
+	EV_SOCK = 7,
 };
+
+/* sock_event.op */
+#define SOCK_LISTEN 1
+#define SOCK_ACCEPT 2
 
 /* Which syscall an EV_SYSCALL record is about (our numbering, not the arch's). */
 enum syscall_kind {
@@ -125,6 +130,20 @@ struct syscall_event {
 	char aux[SC_AUX];
 };
 
+/* listen (at entry, the socket's bound address) and accept (at exit, the new
+ * connection's local and peer addresses), inet sockets only. */
+struct sock_event {
+	struct event_header h;
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u16 lport;      /* host order */
+	__u16 rport;      /* host order; 0 for listen */
+	__u16 op;         /* SOCK_* */
+	__u32 fd;         /* the listening socket, or the accepted one */
+	__s32 backlog;    /* listen's backlog; 0 for accept */
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
 /* The key of the watched-path LPM trie: prefixlen in bits, then the path bytes. */
 struct path_key {
 	__u32 prefixlen;
@@ -160,5 +179,8 @@ ASSERT_OFF(syscall_event, args, 64);
 ASSERT_OFF(syscall_event, str, 88);
 ASSERT_SIZE(syscall_event, 88 + SC_STR + SC_STR2 + SC_AUX);
 ASSERT_SIZE(path_key, 4 + OPEN_PATH);
+ASSERT_OFF(sock_event, fd, 64);
+ASSERT_OFF(sock_event, laddr, 72);
+ASSERT_SIZE(sock_event, 104);
 
 #endif

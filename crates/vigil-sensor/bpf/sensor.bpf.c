@@ -452,6 +452,100 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* --- listen and accept --------------------------------------------------------------------- */
+
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+
+/* The struct sock behind descriptor fd of the current task, or NULL if fd is not a
+ * socket. */
+static __always_inline struct sock *fd_sock(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0 || !f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* Fills a sock_event's addresses from sk; false if sk is not inet. */
+static __always_inline bool fill_sock(struct sock_event *e, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	e->family = family;
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	if (family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->laddr, &l, 4);
+		__builtin_memcpy(e->raddr, &r, 4);
+	} else {
+		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+	return true;
+}
+
+static __always_inline int emit_sock(__u16 op, __u32 fd, __s32 backlog)
+{
+	struct sock *sk = fd_sock(fd);
+	if (!sk)
+		return 0;
+	struct sock_event e;
+	__builtin_memset(&e, 0, sizeof(e));
+	if (!fill_sock(&e, sk))
+		return 0;
+	if (op == SOCK_LISTEN)
+		e.rport = 0;
+	struct sock_event *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_header(&e.h, EV_SOCK);
+	e.op = op;
+	e.fd = fd;
+	e.backlog = backlog;
+	__builtin_memcpy(r, &e, sizeof(e));
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* listen(fd, backlog): the socket is bound by now, so its address is known. */
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	return emit_sock(SOCK_LISTEN, (__u32)ctx->args[0], (__s32)ctx->args[1]);
+}
+
+/* accept/accept4 return the new connection's descriptor. */
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret < 0)
+		return 0;
+	return emit_sock(SOCK_ACCEPT, (__u32)ctx->ret, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret < 0)
+		return 0;
+	return emit_sock(SOCK_ACCEPT, (__u32)ctx->ret, 0);
+}
+
 /* --- security-relevant syscalls, at entry, with their main arguments ----------------------- */
 
 static __always_inline struct syscall_event *sc_begin(__u32 sc)

@@ -85,7 +85,7 @@ pub struct Attached {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Records decoded, by kind (index = `wire::kind`, 0 unused).
-    pub by_kind: [u64; 7],
+    pub by_kind: [u64; 8],
     /// Records the kernel could not put on the ring buffer (it was full), all CPUs.
     pub kernel_drops: u64,
     /// Records user space dropped (undecodable).

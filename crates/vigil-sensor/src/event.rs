@@ -8,7 +8,7 @@
 
 use crate::enrich::{ContainerInfo, Enricher};
 use crate::watch::WatchTable;
-use crate::wire::{self, Body, Record, Sc};
+use crate::wire::{self, Body, Record, Sc, SockOp};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -47,6 +47,9 @@ pub struct Event<'a> {
     /// `connect` fields.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect: Option<Connect>,
+    /// `listen` and `accept` fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<Socket>,
     /// The syscall's arguments, for the syscall kinds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syscall: Option<Syscall<'a>>,
@@ -162,6 +165,28 @@ pub struct Connect {
     pub fd: u32,
     /// 0 or -errno (-115, EINPROGRESS, for a non-blocking connect).
     pub result: i64,
+}
+
+/// `listen` and `accept` fields.
+#[derive(Debug, Serialize)]
+pub struct Socket {
+    /// `ipv4` or `ipv6`.
+    pub family: &'static str,
+    /// The socket's local address.
+    pub local_address: String,
+    /// Its local port.
+    pub local_port: u16,
+    /// The peer's address (accept only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_address: Option<String>,
+    /// The peer's port (accept only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_port: Option<u16>,
+    /// The listening socket, or the accepted connection's descriptor.
+    pub fd: u32,
+    /// listen's backlog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<i32>,
 }
 
 /// The arguments of the syscall kinds.
@@ -325,6 +350,7 @@ pub fn build<'a>(
         exit: None,
         open: None,
         connect: None,
+        socket: None,
         syscall: None,
     };
     let lossy = |b: &'a [u8]| String::from_utf8_lossy(b);
@@ -380,6 +406,23 @@ pub fn build<'a>(
                 family: if c.addr.is_ipv4() { "ipv4" } else { "ipv6" },
                 fd: c.fd,
                 result: c.ret,
+            });
+        }
+        Body::Sock(k) => {
+            let accept = k.op == SockOp::Accept;
+            ev.kind = match k.op {
+                SockOp::Listen => "listen",
+                SockOp::Accept => "accept",
+                SockOp::Other(_) => "socket",
+            };
+            ev.socket = Some(Socket {
+                family: if k.local.is_ipv4() { "ipv4" } else { "ipv6" },
+                local_address: k.local.ip().to_string(),
+                local_port: k.local.port(),
+                remote_address: accept.then(|| k.remote.ip().to_string()),
+                remote_port: accept.then(|| k.remote.port()),
+                fd: k.fd,
+                backlog: (k.op == SockOp::Listen).then_some(k.backlog),
             });
         }
         Body::Syscall(s) => {
@@ -476,6 +519,36 @@ mod tests {
         assert_eq!(v["exec"]["fileless"], false);
         assert_eq!(v["exec"]["exe_ctime"], "2023-11-14T22:13:20Z");
         assert!(v.get("open").is_none());
+    }
+
+    #[test]
+    fn accept_json() {
+        let enricher = Enricher::new(Box::new(Empty), Box::new(NoMetadata));
+        let watches = WatchTable::defaults();
+        let mut b = w::record(wire::kind::SOCK, wire::SOCK_SIZE);
+        w::put16(&mut b, 56, 10);
+        w::put16(&mut b, 58, 443);
+        w::put16(&mut b, 60, 40000);
+        w::put16(&mut b, 62, 2);
+        w::put32(&mut b, 64, 9);
+        b[72..88].copy_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+        b[88..104].copy_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
+        let rec = wire::decode(&b).unwrap();
+        let v = serde_json::to_value(build(
+            &rec,
+            &enricher,
+            None,
+            "n",
+            &Clock::with_offset(0),
+            &watches,
+        ))
+        .unwrap();
+        assert_eq!(v["kind"], "accept");
+        assert_eq!(
+            v["socket"],
+            serde_json::json!({"family": "ipv6", "local_address": "::1", "local_port": 443,
+                "remote_address": "::1", "remote_port": 40000, "fd": 9})
+        );
     }
 
     #[test]

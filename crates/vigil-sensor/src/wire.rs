@@ -21,6 +21,8 @@ pub mod kind {
     pub const CONNECT: u32 = 5;
     /// One of the security-relevant syscalls of [`super::Sc`].
     pub const SYSCALL: u32 = 6;
+    /// A listen or an accept on an inet socket.
+    pub const SOCK: u32 = 7;
 }
 
 const COMM_LEN: usize = 16;
@@ -45,6 +47,8 @@ pub const OPEN_SIZE: usize = 72 + OPEN_PATH;
 pub const CONNECT_SIZE: usize = 88;
 /// `sizeof(struct syscall_event)`.
 pub const SYSCALL_SIZE: usize = 88 + SC_STR + SC_STR2 + SC_AUX;
+/// `sizeof(struct sock_event)`.
+pub const SOCK_SIZE: usize = 104;
 /// `sizeof(struct path_key)`: the watched-path LPM trie's key.
 pub const PATH_KEY_SIZE: usize = 4 + OPEN_PATH;
 /// The longest watched path (bytes, with its terminating NUL for an exact entry).
@@ -244,6 +248,32 @@ pub struct Syscall<'a> {
     pub aux: &'a [u8],
 }
 
+/// What a [`Sock`] record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockOp {
+    /// `listen(fd, backlog)`.
+    Listen,
+    /// A connection accepted (`accept`, `accept4`).
+    Accept,
+    /// A number this decoder does not know.
+    Other(u16),
+}
+
+/// A listen or an accept on an inet socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sock {
+    /// Which.
+    pub op: SockOp,
+    /// The listening socket, or the accepted connection's.
+    pub fd: u32,
+    /// listen's backlog.
+    pub backlog: i32,
+    /// The socket's local address.
+    pub local: std::net::SocketAddr,
+    /// The peer's address (unspecified for listen).
+    pub remote: std::net::SocketAddr,
+}
+
 /// One decoded record, borrowing from the ring buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Body<'a> {
@@ -259,6 +289,8 @@ pub enum Body<'a> {
     Connect(Connect),
     /// [`kind::SYSCALL`].
     Syscall(Syscall<'a>),
+    /// [`kind::SOCK`].
+    Sock(Sock),
 }
 
 /// A record: its header and its kind's fields.
@@ -343,6 +375,21 @@ fn used(b: &[u8], off: usize, cap: usize, len: usize) -> &[u8] {
     bytes_at(b, off, len.min(cap))
 }
 
+/// An IPv6 address (family AF_INET6, 10) or an IPv4 one (the first 4 bytes) at `off`.
+fn ip_at(b: &[u8], off: usize, family: u16) -> std::net::IpAddr {
+    let raw = bytes_at(b, off, 16);
+    if family == 10 {
+        let a: [u8; 16] = raw.try_into().unwrap_or([0; 16]);
+        std::net::IpAddr::from(a)
+    } else {
+        let a: [u8; 4] = raw
+            .get(..4)
+            .and_then(|s| s.try_into().ok())
+            .unwrap_or([0; 4]);
+        std::net::IpAddr::from(a)
+    }
+}
+
 /// Decodes one ring-buffer record.
 pub fn decode(b: &[u8]) -> Result<Record<'_>, DecodeError> {
     let kind = u32_at(b, 0);
@@ -353,6 +400,7 @@ pub fn decode(b: &[u8]) -> Result<Record<'_>, DecodeError> {
         kind::OPEN => OPEN_SIZE,
         kind::CONNECT => CONNECT_SIZE,
         kind::SYSCALL => SYSCALL_SIZE,
+        kind::SOCK => SOCK_SIZE,
         k if b.len() < 4 => {
             return Err(DecodeError::Short {
                 kind: k,
@@ -420,26 +468,26 @@ pub fn decode(b: &[u8]) -> Result<Record<'_>, DecodeError> {
             ret: u64_at(b, 64) as i64,
             path: cstr(bytes_at(b, 72, OPEN_PATH)),
         }),
-        kind::CONNECT => {
+        kind::CONNECT => Body::Connect(Connect {
+            fd: u32_at(b, 60),
+            addr: std::net::SocketAddr::new(ip_at(b, 72, u16_at(b, 56)), u16_at(b, 58)),
+            ret: u64_at(b, 64) as i64,
+        }),
+        kind::SOCK => {
             let family = u16_at(b, 56);
-            let port = u16_at(b, 58);
-            let raw = bytes_at(b, 72, 16);
-            let ip = if family == 10 {
-                let a: [u8; 16] = raw.try_into().unwrap_or([0; 16]);
-                std::net::IpAddr::from(a)
-            } else {
-                let a: [u8; 4] = raw
-                    .get(..4)
-                    .and_then(|s| s.try_into().ok())
-                    .unwrap_or([0; 4]);
-                std::net::IpAddr::from(a)
-            };
-            Body::Connect(Connect {
-                fd: u32_at(b, 60),
-                addr: std::net::SocketAddr::new(ip, port),
-                ret: u64_at(b, 64) as i64,
+            Body::Sock(Sock {
+                op: match u16_at(b, 62) {
+                    1 => SockOp::Listen,
+                    2 => SockOp::Accept,
+                    n => SockOp::Other(n),
+                },
+                fd: u32_at(b, 64),
+                backlog: u32_at(b, 68) as i32,
+                local: std::net::SocketAddr::new(ip_at(b, 72, family), u16_at(b, 58)),
+                remote: std::net::SocketAddr::new(ip_at(b, 88, family), u16_at(b, 60)),
             })
         }
+        // kind::SYSCALL: the other kinds were turned away above.
         _ => Body::Syscall(Syscall {
             sc: Sc::from_u32(u32_at(b, 56)),
             args: [u64_at(b, 64), u64_at(b, 72), u64_at(b, 80)],
@@ -661,6 +709,25 @@ pub(crate) mod tests {
             (s.str, s.str2, s.aux),
             (&b"/mnt"[..], &b"/dev/sda1"[..], &b"ext4"[..])
         );
+    }
+
+    #[test]
+    fn sock_accept_v4() {
+        let mut b = record(kind::SOCK, SOCK_SIZE);
+        put16(&mut b, 56, 2);
+        put16(&mut b, 58, 8080);
+        put16(&mut b, 60, 51000);
+        put16(&mut b, 62, 2);
+        put32(&mut b, 64, 7);
+        b[72..76].copy_from_slice(&[10, 0, 0, 1]);
+        b[88..92].copy_from_slice(&[10, 0, 0, 2]);
+        let Body::Sock(s) = decode(&b).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(s.op, SockOp::Accept);
+        assert_eq!(s.fd, 7);
+        assert_eq!(s.local.to_string(), "10.0.0.1:8080");
+        assert_eq!(s.remote.to_string(), "10.0.0.2:51000");
     }
 
     #[test]

@@ -114,10 +114,13 @@ fn collector_sees_exec_open_connect_memfd() {
     let status = child.wait_with_output().unwrap().status;
     assert_eq!(status.code(), Some(3));
 
-    // connect to a listener on 127.0.0.1
+    // listen on 127.0.0.1, connect to it, accept
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let client_port = stream.local_addr().unwrap().port();
+    let (accepted, _) = listener.accept().unwrap();
+    drop(accepted);
     drop(stream);
 
     // memfd_create + exec of the memfd (fileless execution)
@@ -249,6 +252,22 @@ fn collector_sees_exec_open_connect_memfd() {
     assert_eq!(connect["connect"]["address"], "127.0.0.1");
     assert_eq!(connect["connect"]["family"], "ipv4");
     assert_eq!(connect["connect"]["result"], 0);
+    let listen = show(
+        "listen",
+        find(&ev, |e| {
+            e["kind"] == "listen" && e["process"]["pid"] == me && e["socket"]["local_port"] == port
+        }),
+    );
+    assert_eq!(listen["socket"]["local_address"], "127.0.0.1");
+    assert!(listen["socket"]["backlog"].as_i64().unwrap() > 0);
+    let accept = show(
+        "accept",
+        find(&ev, |e| {
+            e["kind"] == "accept" && e["process"]["pid"] == me && e["socket"]["local_port"] == port
+        }),
+    );
+    assert_eq!(accept["socket"]["remote_address"], "127.0.0.1");
+    assert_eq!(accept["socket"]["remote_port"], client_port);
 
     // memfd_create, then the fileless exec
     let mc = show(

@@ -1,6 +1,6 @@
 //! `vigil sensor`: the runtime sensor. Loads the eBPF collector and writes one JSON line
-//! per event (process exec, fork, exit, opens of watched paths, connects and
-//! security-relevant syscalls) to stdout or a file, until Ctrl-C or SIGTERM.
+//! per event (process exec, fork, exit, opens of watched paths, connects, listens and
+//! accepts, security-relevant syscalls) to stdout or a file, until Ctrl-C or SIGTERM.
 
 use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
@@ -17,8 +17,8 @@ use vigil_sensor::watch::{DEFAULT_WATCHES, WatchTable};
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Runs as root on a kernel with BTF (/sys/kernel/btf/vmlinux). \
-Writes one JSON object per event: kind (exec, fork, exit, open, connect, or a syscall's \
-name: memfd_create, ptrace, setuid, setgid, unshare, setns, mount, init_module, \
+Writes one JSON object per event: kind (exec, fork, exit, open, connect, listen, accept, \
+or a syscall's name: memfd_create, ptrace, setuid, setgid, unshare, setns, mount, init_module, \
 finit_module, bpf), time, node, container_id, the process (pid, ppid, name, exe, uid, \
 parent) and the kind's fields. Opens are reported for the watched paths only, filtered in \
 the kernel. A line on stderr says when the programs are attached; a summary with event \
