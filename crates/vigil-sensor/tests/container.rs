@@ -148,7 +148,6 @@ fn container_events_name_the_container() {
         .unwrap();
     // The image is imported afresh by each run; leave no dangling copies behind.
     let _ = Command::new("podman").args(["rmi", "-f", IMAGE]).output();
-    let _ = Command::new("podman").args(["image", "prune", "-f"]).output();
     assert!(
         out.status.success(),
         "podman run: {}",
