@@ -40,8 +40,9 @@ pub struct Args {
     #[arg(long, env = "VIGIL_NODE_NAME", value_name = "NAME")]
     pub node_name: Option<String>,
     /// A watched path; repeat for more. A path ending in `/` watches everything below it.
-    /// Replaces the default list (shown with --help).
-    #[arg(long = "watch", value_name = "PATH", help_heading = "Watched paths")]
+    /// Giving any replaces the whole default list.
+    #[arg(long = "watch", value_name = "PATH", help_heading = "Watched paths",
+          default_values = DEFAULT_WATCHES)]
     pub watches: Vec<String>,
     /// Ring buffer size in MiB (a power of two).
     #[arg(long, value_name = "MIB", default_value_t = 8)]
@@ -50,11 +51,7 @@ pub struct Args {
 
 /// Runs `vigil sensor`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let watches = if args.watches.is_empty() {
-        WatchTable::new(DEFAULT_WATCHES.iter().copied())?
-    } else {
-        WatchTable::new(args.watches.iter().map(String::as_str))?
-    };
+    let watches = WatchTable::new(args.watches.iter().map(String::as_str))?;
     let mib = args.ring_buffer_mib;
     anyhow::ensure!(
         mib.is_power_of_two() && mib <= 1024,
