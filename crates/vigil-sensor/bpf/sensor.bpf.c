@@ -571,6 +571,19 @@ static __always_inline void read_ustr(char *dst, __u32 size, const void *src)
 		dst[0] = 0;
 }
 
+/* A syscall whose event is its first `n` (1 or 2) arguments, unchanged. */
+static __always_inline int sc_emit_args(__u32 sc, struct trace_event_raw_sys_enter *ctx, int n)
+{
+	struct syscall_event *e = sc_begin(sc);
+	if (!e)
+		return 0;
+	e->args[0] = ctx->args[0];
+	if (n > 1)
+		e->args[1] = ctx->args[1];
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /* memfd_create(name, flags): str = name, args[0] = flags */
 SEC("tracepoint/syscalls/sys_enter_memfd_create")
 int enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
@@ -588,61 +601,34 @@ int enter_memfd_create(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_ptrace")
 int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
 {
-	struct syscall_event *e = sc_begin(SC_PTRACE);
-	if (!e)
-		return 0;
-	e->args[0] = ctx->args[0];
-	e->args[1] = ctx->args[1];
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return sc_emit_args(SC_PTRACE, ctx, 2);
 }
 
 /* setuid(uid) / setgid(gid): args[0] */
 SEC("tracepoint/syscalls/sys_enter_setuid")
 int enter_setuid(struct trace_event_raw_sys_enter *ctx)
 {
-	struct syscall_event *e = sc_begin(SC_SETUID);
-	if (!e)
-		return 0;
-	e->args[0] = ctx->args[0];
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return sc_emit_args(SC_SETUID, ctx, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_setgid")
 int enter_setgid(struct trace_event_raw_sys_enter *ctx)
 {
-	struct syscall_event *e = sc_begin(SC_SETGID);
-	if (!e)
-		return 0;
-	e->args[0] = ctx->args[0];
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return sc_emit_args(SC_SETGID, ctx, 1);
 }
 
 /* unshare(flags): args[0] = CLONE_* flags */
 SEC("tracepoint/syscalls/sys_enter_unshare")
 int enter_unshare(struct trace_event_raw_sys_enter *ctx)
 {
-	struct syscall_event *e = sc_begin(SC_UNSHARE);
-	if (!e)
-		return 0;
-	e->args[0] = ctx->args[0];
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return sc_emit_args(SC_UNSHARE, ctx, 1);
 }
 
 /* setns(fd, nstype): args[0] = fd, args[1] = nstype */
 SEC("tracepoint/syscalls/sys_enter_setns")
 int enter_setns(struct trace_event_raw_sys_enter *ctx)
 {
-	struct syscall_event *e = sc_begin(SC_SETNS);
-	if (!e)
-		return 0;
-	e->args[0] = ctx->args[0];
-	e->args[1] = ctx->args[1];
-	bpf_ringbuf_submit(e, 0);
-	return 0;
+	return sc_emit_args(SC_SETNS, ctx, 2);
 }
 
 /* mount(source, target, fstype, flags, data): str = target, str2 = source, aux = fstype,

@@ -488,6 +488,19 @@ mod tests {
         }
     }
 
+    /// The event `rec` becomes, as JSON, on node `n` with the clock at the epoch.
+    fn json(rec: &Record<'_>, enricher: &Enricher, watches: &WatchTable) -> serde_json::Value {
+        serde_json::to_value(build(
+            rec,
+            enricher,
+            None,
+            "n",
+            &Clock::with_offset(0),
+            watches,
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn exec_event_json() {
         let mut enricher = Enricher::new(Box::new(Empty), Box::new(NoMetadata));
@@ -534,15 +547,7 @@ mod tests {
         b[72..88].copy_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
         b[88..104].copy_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
         let rec = wire::decode(&b).unwrap();
-        let v = serde_json::to_value(build(
-            &rec,
-            &enricher,
-            None,
-            "n",
-            &Clock::with_offset(0),
-            &watches,
-        ))
-        .unwrap();
+        let v = json(&rec, &enricher, &watches);
         assert_eq!(v["kind"], "accept");
         assert_eq!(
             v["socket"],
@@ -561,15 +566,7 @@ mod tests {
         w::put64(&mut b, 64, 3);
         b[72..83].copy_from_slice(b"/etc/shadow");
         let rec = wire::decode(&b).unwrap();
-        let v = serde_json::to_value(build(
-            &rec,
-            &enricher,
-            None,
-            "n",
-            &Clock::with_offset(0),
-            &watches,
-        ))
-        .unwrap();
+        let v = json(&rec, &enricher, &watches);
         assert_eq!(v["open"]["path"], "/etc/shadow");
         assert_eq!(v["open"]["watch"], "/etc/shadow");
         assert_eq!(v["open"]["write"], true);
@@ -580,15 +577,7 @@ mod tests {
         w::put64(&mut b, 64, 1);
         b[88..92].copy_from_slice(b"evil");
         let rec = wire::decode(&b).unwrap();
-        let v = serde_json::to_value(build(
-            &rec,
-            &enricher,
-            None,
-            "n",
-            &Clock::with_offset(0),
-            &watches,
-        ))
-        .unwrap();
+        let v = json(&rec, &enricher, &watches);
         assert_eq!(v["kind"], "memfd_create");
         assert_eq!(
             v["syscall"],

@@ -15,7 +15,7 @@ use super::list::{Listed, list};
 use super::resources::{RESOURCES, Resource};
 use super::{Connection, LiveError, SnapshotOptions};
 use crate::inventory::Gap;
-use crate::manifest::{Object, Origin};
+use crate::manifest::Object;
 use serde_json::Value;
 
 /// What [`gatekeeper`] read.
@@ -147,19 +147,7 @@ impl Reader<'_> {
             return Ok(Vec::new());
         }
         let file = format!("{} {}", self.conn.cluster.name, resource.name());
-        Ok(values
-            .into_iter()
-            .enumerate()
-            .map(|(i, value)| Object {
-                value,
-                origin: Origin {
-                    file: file.clone().into(),
-                    document: 1,
-                    item: Some(i + 1),
-                    helm_source: None,
-                },
-            })
-            .collect())
+        Ok(super::listed_objects(values, &file))
     }
 }
 
@@ -197,6 +185,7 @@ fn synced_kinds(object: &Object) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Origin;
     use serde_json::json;
 
     fn object(value: Value) -> Object {

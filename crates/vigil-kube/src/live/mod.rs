@@ -89,20 +89,7 @@ pub async fn snapshot(conn: &Connection, opts: &SnapshotOptions) -> Result<Inven
     } else {
         cluster.name.clone()
     };
-    let objects = values
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| Object {
-            value,
-            origin: Origin {
-                file: file.clone().into(),
-                document: 1,
-                item: Some(i + 1),
-                helm_source: None,
-            },
-        })
-        .collect();
-    let mut inventory = Inventory::new(cluster, objects);
+    let mut inventory = Inventory::new(cluster, listed_objects(values, &file));
     inventory.taken_at = taken_at;
     inventory.partial = gaps;
     Ok(inventory)
@@ -142,6 +129,24 @@ async fn version(
         }
         Reply::Failed { code, message } => Err(err(format!("HTTP {code}: {message}"))),
     }
+}
+
+/// Listed objects with their origin: `file` (the cluster, or the cluster and the
+/// resource) as one document whose items they are, in the order listed.
+fn listed_objects(values: Vec<serde_json::Value>, file: &str) -> Vec<Object> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| Object {
+            value,
+            origin: Origin {
+                file: file.into(),
+                document: 1,
+                item: Some(i + 1),
+                helm_source: None,
+            },
+        })
+        .collect()
 }
 
 fn now_rfc3339() -> Option<String> {
