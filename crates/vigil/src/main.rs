@@ -49,6 +49,8 @@ enum Command {
     /// Runtime threat detection: the eBPF sensor; writes process, file and network events
     /// as JSON lines.
     Sensor(cmd::sensor::Args),
+    /// The backend: ingest from clusters, storage, correlation, the API and the dashboard.
+    Server(cmd::server::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Admission(args) => cmd::admission::run(args),
         Command::Sensor(args) => cmd::sensor::run(args),
+        Command::Server(args) => cmd::server::run(args),
     };
     match result {
         Ok(code) => code,

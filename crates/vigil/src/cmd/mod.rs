@@ -11,6 +11,7 @@ pub mod image;
 pub mod k8s;
 pub mod sbom;
 pub mod sensor;
+pub mod server;
 
 /// The inventory of `target`, read with the image options.
 pub fn inventory(target: &str, image: &sbom::ImageArgs) -> anyhow::Result<vigil_core::Inventory> {
