@@ -48,8 +48,8 @@ pub fn subject(alert: &AlertRecord) -> Option<String> {
 pub fn dedup_key(alert: &AlertRecord) -> String {
     let p = &alert.place;
     format!(
-        "{}|{}|{}|{}|{}",
-        alert.alert.rule_id, alert.alert.dedup_key, p.node, p.namespace, p.container
+        "{}|{}|{}|{}|{}|{}",
+        alert.alert.rule_id, alert.alert.dedup_key, p.node, p.namespace, p.pod, p.container
     )
 }
 
