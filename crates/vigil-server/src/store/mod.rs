@@ -490,6 +490,12 @@ pub trait Store: Send + Sync + 'static {
     /// Each cluster's latest posture scan and its attack paths.
     fn posture(&self, q: &ListQuery) -> Result<Vec<PostureRow>, StoreError>;
 
+    /// Alerts `sink` has not delivered yet, oldest first, at most `limit`. A sink met for
+    /// the first time starts after the newest alert.
+    fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError>;
+    /// Records that `sink` delivered every alert up to `alert_id`.
+    fn export_delivered(&self, sink: &str, alert_id: i64) -> Result<(), StoreError>;
+
     /// Deletes what is older than `retention` allows.
     fn prune(&self, retention: &Retention, now_ms: i64) -> Result<Pruned, StoreError>;
 }

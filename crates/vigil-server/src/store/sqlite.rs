@@ -17,7 +17,10 @@ use std::time::Duration;
 use vigil_core::{PostureReport, VulnReport, VulnStatus};
 
 /// The schema migrations, in order; `PRAGMA user_version` says how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2_exports.sql"),
+];
 
 /// Read connections kept open between requests.
 const POOL: usize = 4;
@@ -1127,6 +1130,53 @@ impl Store for SqliteStore {
                 })
                 .map_err(error)?;
             rows.collect::<rusqlite::Result<_>>().map_err(error)
+        })
+    }
+
+    fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError> {
+        let cursor = self.write(|conn| {
+            // A sink met for the first time starts after the newest alert: turning an
+            // export on does not replay months of history into a SIEM.
+            conn.execute(
+                "INSERT INTO export_cursors (sink, last_alert_id) \
+                 VALUES (?1, (SELECT COALESCE(MAX(id), 0) FROM alerts)) ON CONFLICT DO NOTHING",
+                [sink],
+            )
+            .map_err(error)?;
+            conn.query_row(
+                "SELECT last_alert_id FROM export_cursors WHERE sink = ?1",
+                [sink],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(error)
+        })?;
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ALERT_COLUMNS}, t.body FROM alerts t \
+                     JOIN clusters c ON c.id = t.cluster_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2"
+                ))
+                .map_err(error)?;
+            let rows = stmt
+                .query_map(params![cursor, limit as i64], |r| {
+                    Ok(AlertDetail {
+                        row: alert_row(r)?,
+                        alert: json_column(r.get(18)?),
+                    })
+                })
+                .map_err(error)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(error)
+        })
+    }
+
+    fn export_delivered(&self, sink: &str, alert_id: i64) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.execute(
+                "UPDATE export_cursors SET last_alert_id = max(last_alert_id, ?2) WHERE sink = ?1",
+                params![sink, alert_id],
+            )
+            .map(|_| ())
+            .map_err(error)
         })
     }
 

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use vigil_server::api::{Server, ingest::AuditJudges};
 use vigil_server::auth::{NewToken, Role};
 use vigil_server::correlate::Windows;
+use vigil_server::export::{self, Exporter, Pacing};
 use vigil_server::store::sqlite::SqliteStore;
 use vigil_server::store::{Retention, Store};
 
@@ -104,6 +105,72 @@ pub struct ServeArgs {
     /// Rules that judge audit events sent to /api/v1/ingest/audit.
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+}
+
+/// Where alerts are sent on to (each repeatable; delivery is at least once, retried).
+#[derive(clap::Args, Debug, Default)]
+pub struct ExportArgs {
+    /// POST each new alert as JSON to this URL (signed when --export-webhook-secret is given).
+    #[arg(long, value_name = "URL")]
+    pub export_webhook: Vec<String>,
+    /// File holding the HMAC-SHA256 key that signs webhook bodies (X-Vigil-Signature).
+    #[arg(long, value_name = "FILE")]
+    pub export_webhook_secret: Option<PathBuf>,
+    /// Send each new alert as syslog (RFC 5424, CEF payload) to tcp://HOST:PORT or tls://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub export_syslog: Vec<String>,
+    /// Write each new alert as an OCSF Detection Finding: appended to a file, or POSTed to
+    /// an http(s):// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub export_ocsf: Vec<String>,
+    /// Post each new alert to a Slack-compatible incoming webhook.
+    #[arg(long, value_name = "URL")]
+    pub export_slack: Vec<String>,
+    /// Extra CA certificates (PEM) trusted by the exports, beside the system's.
+    #[arg(long, value_name = "FILE")]
+    pub export_ca: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    /// The sinks asked for.
+    pub fn sinks(&self) -> Result<Vec<Box<dyn export::Sink>>> {
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let ca = self.export_ca.as_deref().map(read).transpose()?;
+        let secret = self
+            .export_webhook_secret
+            .as_deref()
+            .map(read)
+            .transpose()?;
+        if secret.as_ref().is_some_and(|s| s.trim_ascii().is_empty()) {
+            bail!("--export-webhook-secret: the file is empty");
+        }
+        let secret = secret.map(|s| s.trim_ascii().to_vec());
+        let client = || export::http_client(ca.as_deref()).map_err(anyhow::Error::from);
+        let mut sinks: Vec<Box<dyn export::Sink>> = Vec::new();
+        for url in &self.export_webhook {
+            sinks.push(Box::new(export::webhook::Webhook::new(
+                url,
+                secret.clone(),
+                client()?,
+            )));
+        }
+        for url in &self.export_syslog {
+            sinks.push(Box::new(export::syslog::Syslog::new(url, ca.as_deref())?));
+        }
+        for target in &self.export_ocsf {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                sinks.push(Box::new(export::ocsf::Ocsf::http(target, client()?)));
+            } else {
+                sinks.push(Box::new(export::ocsf::Ocsf::file(PathBuf::from(target))));
+            }
+        }
+        for url in &self.export_slack {
+            sinks.push(Box::new(export::slack::Slack::new(url, client()?)));
+        }
+        Ok(sinks)
+    }
 }
 
 /// `vigil server token` arguments.
@@ -250,9 +317,13 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         alerts_ms: args.keep_alerts.max(1) * 24 * 3600 * 1000,
         scans_ms: args.keep_scans.max(1) * 24 * 3600 * 1000,
     };
+    let sinks = args.exports.sinks()?;
     let pruner = Pruner::start(Arc::clone(&store), retention)?;
+    let exporter = Exporter::start(Arc::clone(&store), sinks, Pacing::default())
+        .context("starting the exports")?;
     let router = vigil_server::api::router(Arc::new(server(&args, store)?));
     let served = listen::serve_until_signal(addr, tls, move |req| handle(router.clone(), req));
+    exporter.stop();
     pruner.stop();
     served?;
     Ok(ExitCode::SUCCESS)
