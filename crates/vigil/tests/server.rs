@@ -403,3 +403,99 @@ fn the_dashboard_in_headless_chromium() {
     assert!(page.contains("That token was refused."), "{page}");
     assert!(!page.contains("Crypto miner launched"));
 }
+
+/// `vigil up` on a fresh data dir: the printed link's token reads a first page with real
+/// data (the demo image's vulnerabilities, the demo cluster's findings and attack paths,
+/// and, as root, the sensor's events); a second `vigil up` prints the same link and
+/// stores the demo scans again in place of the first.
+#[test]
+fn vigil_up_shows_real_data_on_its_first_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("up");
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let line = stdout.recv_timeout(WAIT).expect("the dashboard line");
+        let link = line
+            .strip_prefix("Vigil is up. Dashboard: ")
+            .unwrap_or_else(|| panic!("{line}"))
+            .to_string();
+        (child, link, stderr)
+    };
+    let (mut child, link, stderr) = start();
+    let (base, token) = link.split_once("#token=").unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let overview = read(&client, &format!("{base}api/v1/overview"), token);
+    assert_eq!(overview["images"], 1, "{overview}");
+    assert!(
+        overview["vulnerabilities"]["critical"].as_u64().unwrap() >= 1,
+        "{overview}"
+    );
+    assert!(
+        overview["findings"]["critical"].as_u64().unwrap() >= 1,
+        "{overview}"
+    );
+    let posture = read(&client, &format!("{base}api/v1/posture"), token);
+    assert!(
+        !posture[0]["attack_paths"].as_array().unwrap().is_empty(),
+        "{posture}"
+    );
+    let as_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if as_root && Path::new("/sys/kernel/btf/vmlinux").exists() {
+        // The sensor stores what processes do on this host within a second or two.
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let _ = Command::new("/bin/true").status();
+            let events = read(
+                &client,
+                &format!("{base}api/v1/events?kind=exec&limit=1"),
+                token,
+            );
+            if events["total"].as_u64().unwrap() > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no sensor events: {:?}",
+                stderr.try_iter().collect::<Vec<_>>()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    } else {
+        eprintln!("not root or no BTF: the sensor part of `vigil up` is not checked here");
+    }
+    if let Some(browser) = chromium() {
+        let page = rendered(browser, &link);
+        assert!(page.contains("data-loaded=\"overview\""), "{page}");
+        assert!(page.contains("Images scanned"), "{page}");
+    }
+    assert!(terminate(&mut child).success());
+
+    let (mut again, link2, _) = start();
+    assert_eq!(
+        link2.split_once("#token=").unwrap().1,
+        token,
+        "the same token each time"
+    );
+    let (base2, _) = link2.split_once("#token=").unwrap();
+    let images = read(&client, &format!("{base2}api/v1/images"), token);
+    assert_eq!(
+        images["total"], 1,
+        "the demo image is stored once: {images}"
+    );
+    assert!(terminate(&mut again).success());
+}

@@ -343,7 +343,7 @@ fn report_tokens(store: &dyn Store, data_dir: &Path) -> Result<()> {
 
 /// Answers one request with the API router, its body collected (answers are small JSON
 /// pages and the dashboard's files).
-async fn handle(router: axum::Router, req: Request<Incoming>) -> listen::Reply {
+pub async fn handle(router: axum::Router, req: Request<Incoming>) -> listen::Reply {
     let response = match router.oneshot(req.map(axum::body::Body::new)).await {
         Ok(r) => r,
         Err(never) => match never {},
