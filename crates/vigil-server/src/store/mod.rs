@@ -88,7 +88,8 @@ pub struct ListQuery {
     pub cluster: Option<String>,
     /// Only rows at or above this severity (`critical`, `high`, ...).
     pub severity: Option<String>,
-    /// Text to search for (rule, output, names, ids).
+    /// Text to search for: a substring of rule, output, names and ids; for raw events, a
+    /// node or pod name, or the start of a container id.
     pub q: Option<String>,
     /// Only rows at or after this time (RFC 3339).
     pub since: Option<String>,

@@ -20,6 +20,7 @@ use vigil_core::{PostureReport, VulnReport, VulnStatus};
 const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2_exports.sql"),
+    include_str!("schema_3_event_indexes.sql"),
 ];
 
 /// Read connections kept open between requests.
@@ -156,6 +157,16 @@ struct Where {
 }
 
 impl Where {
+    /// Only the rows of `q.cluster`, matched by id so counting needs no join.
+    fn cluster(&mut self, q: &ListQuery) {
+        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
+            self.add(
+                "t.cluster_id = (SELECT id FROM clusters WHERE name = ?)",
+                [Value::Text(c.to_string())],
+            );
+        }
+    }
+
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
         self.clauses.push(clause.to_string());
         self.params.extend(values);
@@ -173,9 +184,7 @@ impl Where {
     /// `severity` column and the time column `time`.
     fn common(q: &ListQuery, time: &str) -> Result<Where, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Value::Integer(rank(s))]);
         }
@@ -193,6 +202,23 @@ impl Where {
             self.add(
                 &format!("({})", any.join(" OR ")),
                 columns.iter().map(|_| Value::Text(pattern.clone())),
+            );
+        }
+    }
+
+    /// `q` as a node or pod name, or the start of a container id: each answered by its
+    /// column's index (a substring search would read every row of a table of millions).
+    fn place(&mut self, q: &ListQuery) {
+        if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
+            let text = text.to_string();
+            self.add(
+                "(t.node = ? OR t.pod = ? OR (t.container >= ? AND t.container < ?))",
+                [
+                    Value::Text(text.clone()),
+                    Value::Text(text.clone()),
+                    Value::Text(text.clone()),
+                    Value::Text(format!("{text}\u{10FFFF}")),
+                ],
             );
         }
     }
@@ -841,7 +867,7 @@ impl Store for SqliteStore {
         }
         self.read(|conn| {
             let from = "alerts t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "alerts t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {ALERT_COLUMNS} FROM {from} {} ORDER BY t.last_seen DESC, t.id DESC \
@@ -883,7 +909,7 @@ impl Store for SqliteStore {
         w.search(q, &["subject", "title"]);
         self.read(|conn| {
             let from = "incidents t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "incidents t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {INCIDENT_COLUMNS} FROM {from} {} \
@@ -933,16 +959,14 @@ impl Store for SqliteStore {
 
     fn events(&self, q: &ListQuery) -> Result<Page<EventRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(since) = q.since_ms()? {
             w.add("t.time >= ?", [Value::Integer(since)]);
         }
         if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
             w.add("t.kind = ?", [Value::Text(k.to_string())]);
         }
-        w.search(q, &["node", "pod", "container"]);
+        w.place(q);
         self.read(|conn| {
             let from = "events t JOIN clusters c ON c.id = t.cluster_id";
             // Counting millions of raw events for every page is the slow part of a page;
@@ -954,7 +978,7 @@ impl Store for SqliteStore {
                 .map(count)
                 .map_err(error)?
             } else {
-                total(conn, from, &w)?
+                total(conn, "events t", &w)?
             };
             let mut stmt = conn
                 .prepare(&format!(
@@ -988,13 +1012,11 @@ impl Store for SqliteStore {
 
     fn images(&self, q: &ListQuery) -> Result<Page<ImageRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         w.search(q, &["name", "reference", "digest"]);
         self.read(|conn| {
             let from = "images t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "images t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {IMAGE_COLUMNS} FROM {from} {} ORDER BY t.critical DESC, t.high DESC, \
@@ -1058,9 +1080,7 @@ impl Store for SqliteStore {
 
     fn findings(&self, q: &ListQuery) -> Result<Page<FindingRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Value::Integer(rank(s))]);
         }
@@ -1070,7 +1090,7 @@ impl Store for SqliteStore {
         w.search(q, &["title", "check_id", "name", "namespace", "kind"]);
         self.read(|conn| {
             let from = "findings t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "findings t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT t.id, c.name, t.finding_id, t.check_id, t.severity, t.title, t.kind, \
@@ -1107,9 +1127,7 @@ impl Store for SqliteStore {
             "t.id = (SELECT MAX(s.id) FROM posture_scans s WHERE s.cluster_id = t.cluster_id)",
             [],
         );
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         self.read(|conn| {
             let mut stmt = conn
                 .prepare(&format!(
