@@ -214,6 +214,65 @@ fn server_over_https_with_tokens() {
     assert!(terminate(&mut server.child).success());
 }
 
+/// `--client-ca`: a client without a certificate from that CA is turned away in the TLS
+/// handshake; one with a certificate still needs its token.
+#[test]
+fn mutual_tls_turns_away_clients_without_a_certificate() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = certs(dir.path());
+    let prod = token(&data, &["--cluster", "prod"]);
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "vigil clients CA");
+    let clients_ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(vec!["sensor.prod".to_string()]).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "sensor.prod");
+    let client_cert = client_params.signed_by(&client_key, &clients_ca).unwrap();
+    let ca_file = dir.path().join("clients-ca.pem");
+    std::fs::write(&ca_file, clients_ca.pem()).unwrap();
+
+    let server = Server::start(
+        &data,
+        &[
+            "--tls-cert",
+            c.cert.to_str().unwrap(),
+            "--tls-key",
+            c.key.to_str().unwrap(),
+            "--client-ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    let url = format!("{}api/v1/ingest/sensor", server.url);
+    let batch = json!({"batch_id": "m1", "events": []});
+    let anonymous = https_client(&c.ca);
+    assert!(
+        send(&anonymous, &url, &prod, &batch).is_err(),
+        "no client certificate"
+    );
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&c.ca).unwrap()).unwrap();
+    let identity = reqwest::Identity::from_pem(
+        format!("{}{}", client_cert.pem(), client_key.serialize_pem()).as_bytes(),
+    )
+    .unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([ca])
+        .identity(identity)
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let (status, body) = send(&client, &url, &prod, &batch).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = send(&client, &url, "vigil_wrong", &batch).unwrap();
+    assert_eq!(status, 401, "the token is still checked");
+}
+
 /// `kill -9` while batches stream in: after a restart, every batch the server had
 /// acknowledged is there (sending it again answers "duplicate"), and nothing is stored
 /// twice.

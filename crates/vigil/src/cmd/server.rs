@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require every client to present a TLS certificate signed by a CA in this file
+    /// (PEM): mutual TLS, in addition to the bearer tokens.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Allow plain HTTP on an address other than loopback.
     #[arg(long)]
     pub insecure: bool,
@@ -310,6 +314,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         args.tls_key.as_deref(),
         args.insecure,
     )?;
+    let tls = match (&args.client_ca, &args.tls_cert, &args.tls_key) {
+        (Some(ca), Some(cert), Some(key)) => {
+            Some(listen::tls::server_config_with_client_ca(cert, key, ca)?)
+        }
+        _ => tls,
+    };
     let store: Arc<dyn Store> = Arc::new(args.data.open(Duration::from_secs(args.db_wait))?);
     report_tokens(store.as_ref(), &args.data.data_dir)?;
     let retention = Retention {
