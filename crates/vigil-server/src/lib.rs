@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod correlate;
 pub mod dashboard;
 pub mod export;

@@ -214,6 +214,118 @@ fn server_over_https_with_tokens() {
     assert!(terminate(&mut server.child).success());
 }
 
+/// `vigil image --server` and `vigil k8s scan --server` send their reports with the
+/// cluster's token (gzip-compressed); a refused token is a clear error.
+#[test]
+fn scanners_send_their_results_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let admin = token(&data, &["--admin"]);
+    let prod = token(&data, &["--cluster", "prod"]);
+    let token_file = dir.path().join("prod.token");
+    std::fs::write(&token_file, format!("{prod}\n")).unwrap();
+    let server = Server::start(&data, &[]);
+    let base = server.url.trim_end_matches('/').to_string();
+    let run = |args: &[&str], token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .env("VIGIL_TOKEN", token)
+            .env("VIGIL_SERVER", &base)
+            .output()
+            .unwrap()
+    };
+    let layout = dir.path().join("layout");
+    let db = dir.path().join("vulndb.sqlite");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let out = run(
+        &[
+            "demo",
+            "--keep",
+            layout.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            demo.join("advisories").to_str().unwrap(),
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = format!("oci:{}:demo", layout.display());
+    let out = run(
+        &[
+            "image",
+            &target,
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report sent to the server"));
+    let manifests = demo.join("cluster.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "k8s",
+            "scan",
+            "-f",
+            manifests.to_str().unwrap(),
+            "--format",
+            "json",
+            "--server",
+            &base,
+        ])
+        .arg("--token-file")
+        .arg(&token_file)
+        .env_remove("VIGIL_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client = reqwest::blocking::Client::new();
+    let overview = read(&client, &format!("{}api/v1/overview", server.url), &admin);
+    assert_eq!(overview["images"], 1, "{overview}");
+    assert!(
+        overview["findings"]["critical"].as_u64().unwrap() > 0,
+        "{overview}"
+    );
+    let clusters = read(&client, &format!("{}api/v1/clusters", server.url), &admin);
+    assert_eq!(clusters[0]["name"], "prod");
+
+    let out = run(
+        &["image", &target, "--db", db.to_str().unwrap()],
+        "vigil_wrong",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused it (401)"), "{err}");
+}
+
 /// `--client-ca`: a client without a certificate from that CA is turned away in the TLS
 /// handshake; one with a certificate still needs its token.
 #[test]

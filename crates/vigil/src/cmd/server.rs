@@ -59,6 +59,52 @@ impl DataArgs {
     }
 }
 
+/// Where a scanner sends its results (`vigil image`, `vigil k8s scan`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SubmitArgs {
+    /// Also send the results to this Vigil server (https://HOST:PORT), with the cluster
+    /// token from VIGIL_TOKEN or --token-file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_SERVER",
+        help_heading = "Sending to a server"
+    )]
+    pub server: Option<String>,
+    /// File holding the cluster token (default: the VIGIL_TOKEN environment variable).
+    #[arg(long, value_name = "FILE", help_heading = "Sending to a server")]
+    pub token_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the server.
+    #[arg(long, value_name = "FILE", help_heading = "Sending to a server")]
+    pub server_ca: Option<PathBuf>,
+}
+
+impl SubmitArgs {
+    /// The client, when a server was given.
+    pub fn client(&self) -> Result<Option<vigil_server::client::Client>> {
+        let Some(server) = &self.server else {
+            return Ok(None);
+        };
+        let token = match &self.token_file {
+            Some(f) => {
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+            }
+            None => std::env::var("VIGIL_TOKEN")
+                .context("--server needs a token: set VIGIL_TOKEN or give --token-file")?,
+        };
+        let ca = self
+            .server_ca
+            .as_deref()
+            .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()?;
+        Ok(Some(vigil_server::client::Client::new(
+            server,
+            &token,
+            ca.as_deref(),
+        )?))
+    }
+}
+
 /// `vigil server serve` arguments.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
