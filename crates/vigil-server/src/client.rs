@@ -102,13 +102,13 @@ impl Client {
                 }
             };
             let status = res.status().as_u16();
-            if res.status().is_success() {
-                return res
-                    .json()
+            let ok = res.status().is_success();
+            let answer = res.bytes().unwrap_or_default();
+            if ok {
+                return serde_json::from_slice(&answer)
                     .map_err(|e| SendError::Local(format!("reading the answer: {e}")));
             }
-            let message = res
-                .json::<serde_json::Value>()
+            let message = serde_json::from_slice::<serde_json::Value>(&answer)
                 .ok()
                 .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
                 .unwrap_or_default();

@@ -491,6 +491,14 @@ pub trait Store: Send + Sync + 'static {
     /// Each cluster's latest posture scan and its attack paths.
     fn posture(&self, q: &ListQuery) -> Result<Vec<PostureRow>, StoreError>;
 
+    /// Stored image reports with their clusters: of `cluster` only when given, and only
+    /// those not matched against the database updated at `not_matched_against` when given.
+    fn image_reports(
+        &self,
+        cluster: Option<&str>,
+        not_matched_against: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, vigil_core::VulnReport)>, StoreError>;
     /// Alerts `sink` has not delivered yet, oldest first, at most `limit`. A sink met for
     /// the first time starts after the newest alert.
     fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError>;

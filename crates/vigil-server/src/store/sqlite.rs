@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_2_exports.sql"),
     include_str!("schema_3_event_indexes.sql"),
+    include_str!("schema_4_image_db_stamp.sql"),
 ];
 
 /// Read connections kept open between requests.
@@ -472,8 +473,8 @@ fn store_image(
     .map_err(error)?;
     tx.execute(
         "INSERT INTO images (cluster_id, name, reference, digest, os, scanned, packages, \
-         critical, high, medium, low, other, report) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         critical, high, medium, low, other, report, db_updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             cluster,
             inv.target.name,
@@ -487,7 +488,8 @@ fn store_image(
             counts.medium as i64,
             counts.low as i64,
             counts.other as i64,
-            body
+            body,
+            report.database.updated
         ],
     )
     .map_err(error)?;
@@ -1148,6 +1150,38 @@ impl Store for SqliteStore {
                 })
                 .map_err(error)?;
             rows.collect::<rusqlite::Result<_>>().map_err(error)
+        })
+    }
+
+    fn image_reports(
+        &self,
+        cluster: Option<&str>,
+        not_matched_against: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VulnReport)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT c.name, t.report FROM images t JOIN clusters c ON c.id = t.cluster_id \
+                     WHERE (?1 IS NULL OR c.name = ?1) \
+                     AND (?2 IS NULL OR t.db_updated IS NULL OR t.db_updated != ?2) \
+                     ORDER BY t.id LIMIT ?3",
+                )
+                .map_err(error)?;
+            let rows = stmt
+                .query_map(params![cluster, not_matched_against, limit as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (cluster, text) = row.map_err(error)?;
+                match serde_json::from_str(&text) {
+                    Ok(report) => out.push((cluster, report)),
+                    Err(e) => tracing::warn!("a stored image report does not read back: {e}"),
+                }
+            }
+            Ok(out)
         })
     }
 

@@ -12,6 +12,7 @@ pub mod k8s;
 pub mod sbom;
 pub mod sensor;
 pub mod server;
+pub mod server_jobs;
 pub mod up;
 
 /// The inventory of `target`, read with the image options.

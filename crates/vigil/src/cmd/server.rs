@@ -38,7 +38,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DataArgs {
     /// The data directory (the SQLite database lives here).
-    #[arg(long, value_name = "DIR", env = "VIGIL_DATA_DIR", default_value_os_t = default_data_dir())]
+    #[arg(long, value_name = "DIR", env = "VIGIL_DATA_DIR", global = true, default_value_os_t = default_data_dir())]
     pub data_dir: PathBuf,
 }
 
@@ -157,6 +157,8 @@ pub struct ServeArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub exports: ExportArgs,
+    #[command(flatten)]
+    pub jobs: super::server_jobs::JobArgs,
 }
 
 /// Where alerts are sent on to (each repeatable; delivery is at least once, retried).
@@ -377,8 +379,10 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
     let pruner = Pruner::start(Arc::clone(&store), retention)?;
     let exporter = Exporter::start(Arc::clone(&store), sinks, Pacing::default())
         .context("starting the exports")?;
+    let jobs = super::server_jobs::Jobs::start(Arc::clone(&store), &args.jobs)?;
     let router = vigil_server::api::router(Arc::new(server(&args, store)?));
     let served = listen::serve_until_signal(addr, tls, move |req| handle(router.clone(), req));
+    jobs.stop();
     exporter.stop();
     pruner.stop();
     served?;
