@@ -245,3 +245,131 @@ fn registered_clusters_are_snapshotted_at_intervals() {
         .count();
     assert!(lists >= 2, "pods listed once per snapshot: {lists}");
 }
+
+/// OSV's `all.zip` of one ecosystem, made of the demo advisories.
+fn osv_archive(ecosystem: &str) -> Vec<u8> {
+    use std::io::Write;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains(&format!("\"ecosystem\": \"{ecosystem}\"")) {
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A mirror answering `GET /ECOSYSTEM/all.zip` for the one ecosystem it has.
+fn osv_mirror(ecosystem: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let body = osv_archive(ecosystem);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            if request.starts_with(&format!("GET /{ecosystem}/all.zip ")) {
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(&body);
+            } else {
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        }
+    });
+    base
+}
+
+#[test]
+fn the_server_updates_its_database_and_matches_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let admin = token(&data, &["--admin"]);
+    let prod = token(&data, &["--cluster", "prod"]);
+    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories");
+    let full = dir.path().join("full.sqlite");
+    let layout = dir.path().join("layout");
+    vigil(&[
+        "demo",
+        "--keep",
+        layout.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    vigil(&[
+        "db",
+        "import",
+        "--db",
+        full.to_str().unwrap(),
+        advisories.to_str().unwrap(),
+    ]);
+    let mirror = osv_mirror("npm");
+    let updated = dir.path().join("updated.sqlite");
+    let server = serve(
+        &data,
+        &[
+            "--vuln-db",
+            updated.to_str().unwrap(),
+            "--db-update-interval",
+            "3600",
+            "--db-update-url",
+            &mirror,
+            "--db-update-ecosystem",
+            "npm",
+            "--rematch-interval",
+            "1",
+        ],
+    );
+    let base = server.1.trim_end_matches('/').to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["image", &format!("oci:{}:demo", layout.display())])
+        .args([
+            "--db",
+            full.to_str().unwrap(),
+            "--format",
+            "json",
+            "--server",
+            &base,
+        ])
+        .env("VIGIL_TOKEN", &prod)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let npm = report["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["package"]["ecosystem"] == "npm")
+        .count() as u64;
+    assert!(npm > 0 && npm < report["matches"].as_array().unwrap().len() as u64);
+    // The update made a database of npm advisories only; matched against it, only the
+    // npm findings remain.
+    let overview_url = format!("{}api/v1/overview", server.1);
+    eventually("the update and the re-match", || {
+        (total_vulns(&read(&overview_url, &admin)) == npm).then_some(())
+    });
+    assert!(updated.exists());
+}

@@ -492,7 +492,8 @@ pub trait Store: Send + Sync + 'static {
     fn posture(&self, q: &ListQuery) -> Result<Vec<PostureRow>, StoreError>;
 
     /// Stored image reports with their clusters: of `cluster` only when given, and only
-    /// those not matched against the database updated at `not_matched_against` when given.
+    /// those not matched against the database version (`DatabaseInfo::version`)
+    /// `not_matched_against` when given.
     fn image_reports(
         &self,
         cluster: Option<&str>,

@@ -489,7 +489,7 @@ fn store_image(
             counts.low as i64,
             counts.other as i64,
             body,
-            report.database.updated
+            report.database.version()
         ],
     )
     .map_err(error)?;

@@ -1,5 +1,6 @@
-//! The server's scheduled work: stored images matched again when the vulnerability
-//! database changes (their inventories are kept, so nothing is pulled again), and posture
+//! The server's scheduled work: vulnerability database updates, stored images matched
+//! again when the database changes (their inventories are kept, so nothing is pulled
+//! again), and posture
 //! snapshots of registered clusters at intervals, read through the same live-cluster code
 //! as `vigil k8s scan --kubeconfig`.
 
@@ -28,6 +29,26 @@ pub struct JobArgs {
         help_heading = "Scheduled work"
     )]
     pub rematch_interval: u64,
+    /// Update --vuln-db from OSV's archives every SECS seconds, as `vigil db update` does
+    /// (0: never; the server then only follows updates made by others).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        requires = "vuln_db",
+        help_heading = "Scheduled work"
+    )]
+    pub db_update_interval: u64,
+    /// Where the OSV archives are for --db-update-interval (`{URL}/{ECOSYSTEM}/all.zip`).
+    #[arg(long, value_name = "URL", env = "VIGIL_OSV_URL", default_value = vigil_vulndb::update::DEFAULT_BASE_URL, help_heading = "Scheduled work")]
+    pub db_update_url: String,
+    /// An OSV ecosystem to update (repeatable; default: every one Vigil matches).
+    #[arg(
+        long = "db-update-ecosystem",
+        value_name = "NAME",
+        help_heading = "Scheduled work"
+    )]
+    pub db_update_ecosystems: Vec<String>,
     /// Take a posture snapshot of a cluster at intervals, filed under NAME: the
     /// kubeconfig context CONTEXT, or the current context when only NAME is given.
     /// Repeatable.
@@ -74,7 +95,13 @@ fn registered(spec: &str) -> Result<Registered> {
 
 /// One kind of scheduled work and when it is next due.
 enum Job {
-    Rematch { db: PathBuf },
+    Update {
+        db: PathBuf,
+        options: vigil_vulndb::update::UpdateOptions,
+    },
+    Rematch {
+        db: PathBuf,
+    },
     Scan(Registered),
 }
 
@@ -88,6 +115,23 @@ impl Jobs {
     /// Starts the jobs `args` ask for (none: a thread that only waits to stop).
     pub fn start(store: Arc<dyn Store>, args: &JobArgs) -> Result<Jobs> {
         let mut jobs: Vec<(Job, Duration)> = Vec::new();
+        if let (Some(db), true) = (&args.vuln_db, args.db_update_interval > 0) {
+            let mut options = vigil_vulndb::update::UpdateOptions {
+                base_url: args.db_update_url.clone(),
+                ..Default::default()
+            };
+            if !args.db_update_ecosystems.is_empty() {
+                options.ecosystems = args.db_update_ecosystems.clone();
+            }
+            // Before the re-match in the list, so a fresh update is matched at once.
+            jobs.push((
+                Job::Update {
+                    db: db.clone(),
+                    options,
+                },
+                Duration::from_secs(args.db_update_interval),
+            ));
+        }
         if let Some(db) = &args.vuln_db {
             jobs.push((
                 Job::Rematch { db: db.clone() },
@@ -130,6 +174,7 @@ fn run(
                 continue;
             }
             let done = match job {
+                Job::Update { db, options } => update(db, options),
                 Job::Rematch { db } => rematch(store, db),
                 Job::Scan(cluster) => scan(store, cluster, kubeconfig.clone()),
             };
@@ -149,6 +194,19 @@ fn run(
     }
 }
 
+/// Updates the database from OSV; a failed update leaves the previous one in place.
+fn update(db: &std::path::Path, options: &vigil_vulndb::update::UpdateOptions) -> Result<()> {
+    let summary = vigil_vulndb::update::update(db, options, &|_| {})
+        .context("updating the vulnerability database (the previous one is unchanged)")?;
+    let written: u64 = summary.imported.written.values().sum();
+    tracing::info!(
+        advisories = written,
+        unchanged = summary.unchanged.len(),
+        "vulnerability database updated"
+    );
+    Ok(())
+}
+
 /// Matches every stored image not yet matched against `db`'s current contents again.
 fn rematch(store: &dyn Store, db_path: &std::path::Path) -> Result<()> {
     if !db_path.exists() {
@@ -156,27 +214,30 @@ fn rematch(store: &dyn Store, db_path: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     let db = vigil_vulndb::Database::open(db_path)?;
-    let Some(updated) = db.sources()?.into_iter().map(|s| s.imported).max() else {
+    let sources = db.sources()?;
+    if sources.is_empty() {
         return Ok(());
-    };
-    let mut matched = 0;
-    loop {
-        let stale = store.image_reports(None, Some(&updated), 50)?;
-        if stale.is_empty() {
-            break;
-        }
-        for (cluster, report) in stale {
-            let reference = report.inventory.target.reference.clone();
-            let fresh = super::image::build_report(&db, report.inventory, |_, _| true)
-                .with_context(|| format!("matching {reference} again"))?;
-            store.ingest(
-                &cluster,
-                &ingest::image_batch(fresh)?,
-                Windows::default(),
-                ingest::now_ms(),
-            )?;
-            matched += 1;
-        }
+    }
+    // The version `build_report` will stamp its reports with.
+    let updated = vigil_core::DatabaseInfo {
+        updated: sources.iter().map(|s| s.imported.clone()).max(),
+        sources: sources.into_iter().map(|s| s.name).collect(),
+    }
+    .version();
+    // One pass a tick: a report that somehow kept an older version is matched again on
+    // the next tick, never in a loop within this one.
+    let stale = store.image_reports(None, Some(&updated), 10_000)?;
+    let matched = stale.len();
+    for (cluster, report) in stale {
+        let reference = report.inventory.target.reference.clone();
+        let fresh = super::image::build_report(&db, report.inventory, |_, _| true)
+            .with_context(|| format!("matching {reference} again"))?;
+        store.ingest(
+            &cluster,
+            &ingest::image_batch(fresh)?,
+            Windows::default(),
+            ingest::now_ms(),
+        )?;
     }
     if matched > 0 {
         tracing::info!(images = matched, db_updated = %updated, "images matched again against the updated database");
