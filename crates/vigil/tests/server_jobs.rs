@@ -110,29 +110,62 @@ fn total_vulns(overview: &Value) -> u64 {
         .sum()
 }
 
+/// The demo image as an OCI layout and a database of every demo advisory.
+struct Demo {
+    advisories: std::path::PathBuf,
+    layout: std::path::PathBuf,
+    full: std::path::PathBuf,
+}
+
+impl Demo {
+    fn make(dir: &Path) -> Demo {
+        let demo = Demo {
+            advisories: Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories"),
+            layout: dir.join("layout"),
+            full: dir.join("full.sqlite"),
+        };
+        vigil(&[
+            "demo",
+            "--keep",
+            demo.layout.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let (db, records) = (
+            demo.full.to_str().unwrap(),
+            demo.advisories.to_str().unwrap(),
+        );
+        vigil(&["db", "import", "--db", db, records]);
+        demo
+    }
+
+    /// `vigil image` of the demo image against the full database, sent to `server`;
+    /// the report it printed.
+    fn send(&self, server: &Server, token: &str) -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["image", &format!("oci:{}:demo", self.layout.display())])
+            .args(["--db", self.full.to_str().unwrap(), "--format", "json"])
+            .args(["--server", server.1.trim_end_matches('/')])
+            .env("VIGIL_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
 #[test]
 fn stored_images_are_matched_again_when_the_database_changes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let admin = token(&data, &["--admin"]);
     let prod = token(&data, &["--cluster", "prod"]);
-    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories");
-    let full = dir.path().join("full.sqlite");
-    let layout = dir.path().join("layout");
-    vigil(&[
-        "demo",
-        "--keep",
-        layout.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    vigil(&[
-        "db",
-        "import",
-        "--db",
-        full.to_str().unwrap(),
-        advisories.to_str().unwrap(),
-    ]);
+    let demo = Demo::make(dir.path());
+    let advisories = &demo.advisories;
     // The server's database starts with one advisory, imported a second later (the
     // import time is the database's version).
     std::thread::sleep(Duration::from_millis(1100));
@@ -155,29 +188,7 @@ fn stored_images_are_matched_again_when_the_database_changes() {
             "1",
         ],
     );
-    let target = format!("oci:{}:demo", layout.display());
-    let base = server.1.trim_end_matches('/').to_string();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
-    let out = c
-        .args([
-            "image",
-            &target,
-            "--db",
-            full.to_str().unwrap(),
-            "--format",
-            "json",
-            "--server",
-            &base,
-        ])
-        .env("VIGIL_TOKEN", &prod)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = demo.send(&server, &prod);
     let scanned = report["matches"].as_array().unwrap().len() as u64;
     assert!(scanned > 1, "{report}");
 
@@ -304,23 +315,7 @@ fn the_server_updates_its_database_and_matches_again() {
     let data = dir.path().join("data");
     let admin = token(&data, &["--admin"]);
     let prod = token(&data, &["--cluster", "prod"]);
-    let advisories = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/advisories");
-    let full = dir.path().join("full.sqlite");
-    let layout = dir.path().join("layout");
-    vigil(&[
-        "demo",
-        "--keep",
-        layout.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    vigil(&[
-        "db",
-        "import",
-        "--db",
-        full.to_str().unwrap(),
-        advisories.to_str().unwrap(),
-    ]);
+    let demo = Demo::make(dir.path());
     let mirror = osv_mirror("npm");
     let updated = dir.path().join("updated.sqlite");
     let server = serve(
@@ -338,26 +333,7 @@ fn the_server_updates_its_database_and_matches_again() {
             "1",
         ],
     );
-    let base = server.1.trim_end_matches('/').to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["image", &format!("oci:{}:demo", layout.display())])
-        .args([
-            "--db",
-            full.to_str().unwrap(),
-            "--format",
-            "json",
-            "--server",
-            &base,
-        ])
-        .env("VIGIL_TOKEN", &prod)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = demo.send(&server, &prod);
     let npm = report["matches"]
         .as_array()
         .unwrap()
