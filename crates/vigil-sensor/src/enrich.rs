@@ -4,7 +4,7 @@
 //! API in a later slice; none by default).
 
 use crate::cgroup;
-use crate::wire::{Body, Record};
+use crate::wire::{self, Body, Record};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,6 +23,98 @@ pub struct ProcInfo {
     pub ppid: u32,
     /// Its container, if it is in one.
     pub container: Option<Arc<str>>,
+    /// What its last exec said, when the sensor saw it (inherited over fork).
+    pub exec: Option<Arc<ExecInfo>>,
+}
+
+/// What an exec said about a process, kept for the rules' `proc.*` fields on its later
+/// events (an open or connect does not carry the command line). Built once per exec; the
+/// text is in one buffer, so the fields are slices of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecInfo {
+    /// `argv[0]`, then a NUL, then the command line: the name (comm), a space and the
+    /// arguments after `argv[0]` joined by spaces, then a NUL and the working directory.
+    text: Box<str>,
+    argv0_end: usize,
+    args_start: usize,
+    cwd_start: usize,
+    /// The executable was a memfd or a deleted file.
+    pub fileless: bool,
+    /// The executable's inode number.
+    pub exe_ino: u64,
+    /// Its inode change time, nanoseconds since the epoch (0 when not told).
+    pub exe_ctime_ns: u64,
+    /// Its modification time, nanoseconds since the epoch (0 when not told).
+    pub exe_mtime_ns: u64,
+    /// When the exec happened, nanoseconds since boot.
+    pub exec_boot_ns: u64,
+}
+
+impl ExecInfo {
+    /// The facts of an exec: `comm` after it, its arguments (`args[0]` is `argv[0]`),
+    /// its working directory.
+    pub fn new<'s>(
+        comm: &str,
+        args: impl IntoIterator<Item = &'s str>,
+        cwd: &str,
+        exe: (u64, u64, u64),
+        fileless: bool,
+        exec_boot_ns: u64,
+    ) -> ExecInfo {
+        let mut args = args.into_iter();
+        let mut text = String::from(args.next().unwrap_or_default());
+        let argv0_end = text.len();
+        text.push('\0');
+        text.push_str(comm);
+        text.push(' ');
+        let args_start = text.len();
+        for (i, a) in args.enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(a);
+        }
+        text.push('\0');
+        let cwd_start = text.len();
+        text.push_str(cwd);
+        let (exe_ino, exe_ctime_ns, exe_mtime_ns) = exe;
+        ExecInfo {
+            text: text.into_boxed_str(),
+            argv0_end,
+            args_start,
+            cwd_start,
+            fileless,
+            exe_ino,
+            exe_ctime_ns,
+            exe_mtime_ns,
+            exec_boot_ns,
+        }
+    }
+
+    /// `argv[0]` (Falco's `proc.exe`).
+    pub fn argv0(&self) -> &str {
+        self.text.get(..self.argv0_end).unwrap_or_default()
+    }
+
+    /// The name and the arguments after `argv[0]` (Falco's `proc.cmdline`).
+    pub fn cmdline(&self) -> &str {
+        let end = self.cwd_start.saturating_sub(1);
+        let line = self.text.get(self.argv0_end + 1..end).unwrap_or_default();
+        // Without arguments, the name alone.
+        line.strip_suffix(' ').unwrap_or(line)
+    }
+
+    /// The arguments after `argv[0]`, joined by spaces (Falco's `proc.args`).
+    pub fn args(&self) -> &str {
+        self.text
+            .get(self.args_start..self.cwd_start.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
+    /// The working directory at exec.
+    pub fn cwd(&self) -> &str {
+        self.text.get(self.cwd_start..).unwrap_or_default()
+    }
 }
 
 /// Pod, image and names of a container, from its runtime.
@@ -163,6 +255,7 @@ impl Enricher {
                     exe: exe.map(Arc::from),
                     ppid,
                     container,
+                    exec: None,
                 },
             );
         }
@@ -216,13 +309,24 @@ impl Enricher {
                 // back to what the process had when it has already gone.
                 let before = self.procs.get(&h.pid).and_then(|p| p.container.clone());
                 let container = self.container_of_pid(h.pid, h.cgroup_id).or(before);
+                let name = String::from_utf8_lossy(h.comm);
+                let (args, _) = wire::split_args(e.args, usize::MAX, false);
+                let exec = ExecInfo::new(
+                    &name,
+                    args.iter().map(|a| a.as_ref()),
+                    &e.cwd.to_path_string(),
+                    (e.ino, e.ctime_ns, e.mtime_ns),
+                    e.flags & wire::EXEC_MEMFD != 0 || e.nlink == 0,
+                    h.ts_ns,
+                );
                 self.insert(
                     h.pid,
                     ProcInfo {
-                        name: Arc::from(String::from_utf8_lossy(h.comm)),
+                        name: Arc::from(name),
                         exe: Some(exe),
                         ppid: h.ppid,
                         container,
+                        exec: Some(Arc::new(exec)),
                     },
                 );
             }
@@ -233,6 +337,7 @@ impl Enricher {
                     exe: None,
                     ppid: 0,
                     container: None,
+                    exec: None,
                 });
                 self.insert(
                     f.child_pid,
@@ -263,6 +368,7 @@ impl Enricher {
                 exe: None,
                 ppid: 0,
                 container,
+                exec: None,
             };
             self.insert(pid, info);
         }
@@ -271,6 +377,24 @@ impl Enricher {
     /// What the cache knows about `pid`.
     pub fn get(&self, pid: u32) -> Option<&ProcInfo> {
         self.procs.get(&pid)
+    }
+
+    /// Puts what is known about `pid` in the cache, as an exec would (tests and replays
+    /// of recorded events, which have no wire records).
+    pub fn remember(&mut self, pid: u32, info: ProcInfo) {
+        self.insert(pid, info);
+    }
+
+    /// `pid`, its parent, its parent's parent..., at most `max` of them, as far as the
+    /// cache knows. `max` also bounds a loop the cache could hold after pid reuse.
+    pub fn ancestry(&self, pid: u32, max: usize) -> impl Iterator<Item = (u32, &ProcInfo)> {
+        let mut next = Some(pid);
+        (0..max).map_while(move |_| {
+            let pid = next?;
+            let info = self.procs.get(&pid)?;
+            next = (info.ppid != 0 && info.ppid != pid).then_some(info.ppid);
+            Some((pid, info))
+        })
     }
 
     /// The runtime's details of a container, asked once per id.
