@@ -39,7 +39,12 @@ impl Source for Runtime {
             .ancestry(ev.process.pid, TREE_DEPTH)
             .map(|(pid, p)| ProcessNode {
                 pid,
-                name: p.name.to_string(),
+                // The acting process's name as of this event.
+                name: if pid == ev.process.pid {
+                    ev.process.name.to_string()
+                } else {
+                    p.name.to_string()
+                },
                 exe: p.exe.as_deref().unwrap_or_default().to_string(),
                 cmdline: p
                     .exec
@@ -121,8 +126,10 @@ mod tests {
     fn builtins_compile_and_are_indexed_by_event_type() {
         let engine = engine(true, &[] as &[&Path]).unwrap();
         assert!(engine.len() >= 25, "{}", engine.len());
-        // An exec meets the exec rules only; a fork or exit meets none.
-        assert!(engine.candidates("execve") < engine.len() / 2);
+        // An event meets the rules of its type only; a fork or exit meets none.
+        assert!(engine.candidates("execve") < engine.len());
+        assert!(engine.candidates("openat") < engine.len() / 3);
+        assert!(engine.candidates("connect") < engine.len() / 5);
         assert_eq!(engine.candidates("clone"), 0);
         assert_eq!(engine.candidates("procexit"), 0);
     }

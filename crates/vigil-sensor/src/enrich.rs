@@ -32,8 +32,8 @@ pub struct ProcInfo {
 /// text is in one buffer, so the fields are slices of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecInfo {
-    /// `argv[0]`, then a NUL, then the command line: the name (comm), a space and the
-    /// arguments after `argv[0]` joined by spaces, then a NUL and the working directory.
+    /// `argv[0]`, then a NUL, then the command line: the name, a space and the arguments
+    /// after `argv[0]` joined by spaces, then a NUL and the working directory.
     text: Box<str>,
     argv0_end: usize,
     args_start: usize,
@@ -52,7 +52,10 @@ pub struct ExecInfo {
 
 impl ExecInfo {
     /// The facts of an exec: `comm` after it, its arguments (`args[0]` is `argv[0]`),
-    /// its working directory.
+    /// its working directory. The command line starts with the base name of `argv[0]`,
+    /// not `comm`, unless there are no arguments: `comm` is cut at 15 bytes and is `exe`
+    /// for a program started through `/proc/self/exe` (busybox's standalone shell, some
+    /// droppers), where `argv[0]` still names what runs.
     pub fn new<'s>(
         comm: &str,
         args: impl IntoIterator<Item = &'s str>,
@@ -61,11 +64,16 @@ impl ExecInfo {
         fileless: bool,
         exec_boot_ns: u64,
     ) -> ExecInfo {
-        let mut args = args.into_iter();
-        let mut text = String::from(args.next().unwrap_or_default());
+        let mut args = args.into_iter().peekable();
+        let argv0 = args.next();
+        let mut text = String::from(argv0.unwrap_or_default());
         let argv0_end = text.len();
         text.push('\0');
-        text.push_str(comm);
+        let name = argv0
+            .and_then(|a| a.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(comm);
+        text.push_str(name);
         text.push(' ');
         let args_start = text.len();
         for (i, a) in args.enumerate() {
@@ -96,7 +104,8 @@ impl ExecInfo {
         self.text.get(..self.argv0_end).unwrap_or_default()
     }
 
-    /// The name and the arguments after `argv[0]` (Falco's `proc.cmdline`).
+    /// The name (`argv[0]`'s base name) and the arguments after `argv[0]` (Falco's
+    /// `proc.cmdline`).
     pub fn cmdline(&self) -> &str {
         let end = self.cwd_start.saturating_sub(1);
         let line = self.text.get(self.argv0_end + 1..end).unwrap_or_default();
@@ -231,6 +240,9 @@ pub struct Enricher {
     by_cgroup: HashMap<u64, Option<Arc<str>>>,
     metadata: Box<dyn ContainerMetadata>,
     containers: HashMap<Arc<str>, Option<Arc<ContainerInfo>>>,
+    /// When each container was first seen (an exec in it), nanoseconds since boot: its
+    /// start, or the sensor's for containers already running then.
+    first_seen: HashMap<Arc<str>, u64>,
     source: Box<dyn ProcSource>,
     unknown: Arc<str>,
 }
@@ -243,11 +255,18 @@ impl Enricher {
             by_cgroup: HashMap::new(),
             metadata,
             containers: HashMap::new(),
+            first_seen: HashMap::new(),
             source,
             unknown: Arc::from(""),
         };
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        let now = u64::try_from(now.tv_sec).unwrap_or_default() * 1_000_000_000
+            + u64::try_from(now.tv_nsec).unwrap_or_default();
         for (pid, ppid, comm, exe) in e.source.snapshot() {
             let container = e.container_of_pid(pid, 0);
+            if let Some(c) = &container {
+                e.seen(c, now);
+            }
             e.insert(
                 pid,
                 ProcInfo {
@@ -319,6 +338,9 @@ impl Enricher {
                     e.flags & wire::EXEC_MEMFD != 0 || e.nlink == 0,
                     h.ts_ns,
                 );
+                if let Some(c) = &container {
+                    self.seen(c, h.ts_ns);
+                }
                 self.insert(
                     h.pid,
                     ProcInfo {
@@ -350,7 +372,22 @@ impl Enricher {
             Body::Exit(_) => {
                 // Removed after the event is output (see `forget`).
             }
-            _ => self.ensure(h.pid, h.cgroup_id),
+            _ => {
+                self.ensure(h.pid, h.cgroup_id);
+                self.rename(h.pid, h.comm);
+            }
+        }
+    }
+
+    /// Takes a process's name from a later event when it changed since the exec (a
+    /// program renames itself with prctl; busybox applets run through /proc/self/exe
+    /// start as `exe`), so the alerts' process trees name what runs.
+    fn rename(&mut self, pid: u32, comm: &[u8]) {
+        if let Some(p) = self.procs.get_mut(&pid)
+            && p.name.as_bytes() != comm
+            && !comm.is_empty()
+        {
+            p.name = Arc::from(String::from_utf8_lossy(comm));
         }
     }
 
@@ -382,7 +419,28 @@ impl Enricher {
     /// Puts what is known about `pid` in the cache, as an exec would (tests and replays
     /// of recorded events, which have no wire records).
     pub fn remember(&mut self, pid: u32, info: ProcInfo) {
+        if let (Some(c), Some(x)) = (&info.container, &info.exec) {
+            self.seen(c, x.exec_boot_ns);
+        }
         self.insert(pid, info);
+    }
+
+    /// Notes that `container` was seen at `boot_ns`, if it is new.
+    fn seen(&mut self, container: &Arc<str>, boot_ns: u64) {
+        if !self.first_seen.contains_key(container) {
+            if self.first_seen.len() >= 4096 {
+                self.first_seen.clear();
+            }
+            self.first_seen.insert(container.clone(), boot_ns);
+        }
+    }
+
+    /// When `container` was first seen, nanoseconds since boot: the first exec in it, or
+    /// the sensor's start for a container already running then. It stands in for the
+    /// start of the container's PID namespace: files of its image were written before it,
+    /// files written after it are drift.
+    pub fn container_start(&self, container: &str) -> Option<u64> {
+        self.first_seen.get(container).copied()
     }
 
     /// `pid`, its parent, its parent's parent..., at most `max` of them, as far as the

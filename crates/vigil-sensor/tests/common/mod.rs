@@ -92,7 +92,12 @@ pub fn cache(me: &P) -> Enricher {
         ppid: 1,
         ..p("nginx", "/usr/sbin/nginx", &["nginx", "-g", "daemon off;"])
     };
-    for q in [&init, &nginx, me] {
+    // init and nginx started an hour before the event: the container's start.
+    for (q, started) in [
+        (&init, BOOT_NS - 3_600_000_000_000),
+        (&nginx, BOOT_NS - 3_600_000_000_000),
+        (me, BOOT_NS),
+    ] {
         let exec = ExecInfo::new(
             q.name,
             q.argv.iter().copied(),
@@ -103,7 +108,7 @@ pub fn cache(me: &P) -> Enricher {
                 1,
             ),
             q.fileless,
-            BOOT_NS,
+            started,
         );
         e.remember(
             q.pid,
@@ -207,7 +212,11 @@ pub fn connect(me: P, address: &str, port: u16) -> Case {
     event.connect = Some(Connect {
         address: address.into(),
         port,
-        family: if address.contains(':') { "ipv6" } else { "ipv4" },
+        family: if address.contains(':') {
+            "ipv6"
+        } else {
+            "ipv4"
+        },
         fd: 5,
         result: -115,
     });
@@ -255,4 +264,3 @@ pub fn judge(engine: &Engine<Runtime>, case: &Case) -> Vec<Alert> {
 pub fn ids(alerts: &[Alert]) -> Vec<&str> {
     alerts.iter().map(|a| a.rule_id.as_str()).collect()
 }
-
