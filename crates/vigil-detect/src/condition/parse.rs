@@ -631,7 +631,11 @@ mod tests {
 
     #[test]
     fn event_directions_are_values() {
-        for text in ["evt.dir=<", "evt.dir = >", "(evt.type in (execve) and evt.dir=<)"] {
+        for text in [
+            "evt.dir=<",
+            "evt.dir = >",
+            "(evt.type in (execve) and evt.dir=<)",
+        ] {
             let e = parse(text).unwrap();
             let c = match &e {
                 Expr::And(items) => check(&items[1]),
