@@ -267,6 +267,16 @@ pub enum Syscall<'a> {
         /// `BPF_*` command.
         cmd: u64,
     },
+    /// `socket`, for packet sockets and raw inet sockets.
+    Socket {
+        /// `AF_*` address family.
+        domain: u64,
+        /// `SOCK_*` type, with its flags (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`).
+        #[serde(rename = "type")]
+        sock_type: u64,
+        /// Protocol number.
+        protocol: u64,
+    },
     /// A syscall kind this build does not know.
     Other {
         /// Its raw number.
@@ -470,10 +480,12 @@ pub fn build<'a>(
                     flags: a1,
                 },
                 Sc::Bpf => Syscall::Bpf { cmd: a0 },
-                Sc::Other(number) => {
-                    let _ = a2;
-                    Syscall::Other { number }
-                }
+                Sc::Socket => Syscall::Socket {
+                    domain: a0,
+                    sock_type: a1,
+                    protocol: a2,
+                },
+                Sc::Other(number) => Syscall::Other { number },
             });
         }
     }

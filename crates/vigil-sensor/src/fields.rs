@@ -26,7 +26,8 @@
 //! - `evt.arg.*` holds numbers as numbers; symbolic forms exist where Falco's rules test
 //!   them: `evt.arg.flags` (the names of the set `O_*`, `CLONE_NEW*` or `MFD_*` flags,
 //!   one value each, so `evt.arg.flags contains O_CREAT` works), `evt.arg.request`
-//!   (`PTRACE_ATTACH`...), `evt.arg.cmd` (`BPF_PROG_LOAD`...), `evt.arg.nstype`.
+//!   (`PTRACE_ATTACH`...), `evt.arg.cmd` (`BPF_PROG_LOAD`...), `evt.arg.nstype`,
+//!   `evt.arg.domain` (`AF_PACKET`...) and, for a socket, `evt.arg.type` (`SOCK_RAW`...).
 //! - `proc.exe_ino.ctime_duration_pidns_start` takes the container's first sighting by
 //!   the sensor for the start of its PID namespace.
 //! - `user.name` is `root` for uid 0 and absent otherwise (no passwd lookups yet).
@@ -86,6 +87,8 @@ enum F {
     ArgDev,
     ArgDir,
     ArgType,
+    ArgDomain,
+    ArgProto,
     ProcName,
     ProcExe,
     ProcExepath,
@@ -164,6 +167,8 @@ const FIELDS: &[(&str, F, FieldType, bool)] = &[
     ("evt.arg.dev", F::ArgDev, Str, false),
     ("evt.arg.dir", F::ArgDir, Str, false),
     ("evt.arg.type", F::ArgType, Str, false),
+    ("evt.arg.domain", F::ArgDomain, Str, false),
+    ("evt.arg.proto", F::ArgProto, Int, false),
     ("proc.name", F::ProcName, Str, false),
     ("proc.exe", F::ProcExe, Str, false),
     ("proc.exepath", F::ProcExepath, Str, false),
@@ -316,6 +321,7 @@ pub fn evt_type(kind: &str) -> &'static str {
         "init_module" => "init_module",
         "finit_module" => "finit_module",
         "bpf" => "bpf",
+        "socket" => "socket",
         _ => "unknown",
     }
 }
@@ -409,6 +415,31 @@ fn bpf_cmd(n: u64) -> Option<&'static str> {
         17 => "BPF_RAW_TRACEPOINT_OPEN",
         18 => "BPF_BTF_LOAD",
         28 => "BPF_LINK_CREATE",
+        _ => return None,
+    })
+}
+
+/// Address families by number.
+fn socket_domain(n: u64) -> Option<&'static str> {
+    Some(match n {
+        1 => "AF_UNIX",
+        2 => "AF_INET",
+        10 => "AF_INET6",
+        16 => "AF_NETLINK",
+        17 => "AF_PACKET",
+        _ => return None,
+    })
+}
+
+/// Socket types by number, without the `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags.
+fn socket_type(n: u64) -> Option<&'static str> {
+    Some(match n & 0xf {
+        1 => "SOCK_STREAM",
+        2 => "SOCK_DGRAM",
+        3 => "SOCK_RAW",
+        4 => "SOCK_RDM",
+        5 => "SOCK_SEQPACKET",
+        10 => "SOCK_PACKET",
         _ => return None,
     })
 }
@@ -526,6 +557,14 @@ impl<'a> RuntimeEvent<'a> {
             },
             F::ArgName => match sys? {
                 Syscall::MemfdCreate { name, .. } => name,
+                _ => return None,
+            },
+            F::ArgDomain => match sys? {
+                Syscall::Socket { domain, .. } => socket_domain(*domain)?,
+                _ => return None,
+            },
+            F::ArgType if matches!(sys, Some(Syscall::Socket { .. })) => match sys? {
+                Syscall::Socket { sock_type, .. } => socket_type(*sock_type)?,
                 _ => return None,
             },
             F::ArgDev | F::ArgDir | F::ArgType => match sys? {
@@ -661,6 +700,10 @@ impl<'a> RuntimeEvent<'a> {
             },
             F::RawCmd => match sys? {
                 Syscall::Bpf { cmd } => *cmd as i64,
+                _ => return None,
+            },
+            F::ArgProto => match sys? {
+                Syscall::Socket { protocol, .. } => *protocol as i64,
                 _ => return None,
             },
             F::ArgFd => match sys? {

@@ -10,6 +10,7 @@ use crate::fields::RuntimeEvent;
 use crate::sink::Sink;
 use crate::watch::WatchTable;
 use crate::wire::{Body, Record};
+use std::sync::Arc;
 use vigil_core::Alert;
 use vigil_detect::engine::Engine;
 
@@ -23,7 +24,7 @@ pub struct Pipeline<S: Sink> {
     clock: Clock,
     watches: WatchTable,
     sink: S,
-    rules: Option<Engine<Runtime>>,
+    rules: Option<Arc<Engine<Runtime>>>,
     alerts_only: bool,
     /// The current event's alerts (reused).
     alerts: Vec<Alert>,
@@ -67,8 +68,9 @@ impl<S: Sink> Pipeline<S> {
         self
     }
 
-    /// Judges every event with `rules`; with `alerts_only`, only alerts go to the sink.
-    pub fn with_rules(mut self, rules: Engine<Runtime>, alerts_only: bool) -> Pipeline<S> {
+    /// Judges every event with `rules` (compiled once, shareable); with `alerts_only`,
+    /// only alerts go to the sink.
+    pub fn with_rules(mut self, rules: Arc<Engine<Runtime>>, alerts_only: bool) -> Pipeline<S> {
         self.rules = Some(rules);
         self.alerts_only = alerts_only;
         self

@@ -292,6 +292,48 @@ fn cases() -> Vec<(&'static str, Case, Case)> {
             ),
         ),
         (
+            "RUNTIME-packet-socket",
+            syscall(
+                p("x", "/usr/bin/x", &["x"]),
+                "socket",
+                Syscall::Socket {
+                    domain: 17,
+                    sock_type: 3,
+                    protocol: 0x300,
+                },
+            ),
+            syscall(
+                p("udhcpc", "/sbin/udhcpc", &["udhcpc"]),
+                "socket",
+                Syscall::Socket {
+                    domain: 17,
+                    sock_type: 2,
+                    protocol: 0x300,
+                },
+            ),
+        ),
+        (
+            "RUNTIME-raw-socket",
+            syscall(
+                p("python3", "/usr/bin/python3", &["python3", "syn.py"]),
+                "socket",
+                Syscall::Socket {
+                    domain: 2,
+                    sock_type: 3 | 0o2000000,
+                    protocol: 6,
+                },
+            ),
+            syscall(
+                p("ping", "/bin/ping", &["ping", "10.0.0.1"]),
+                "socket",
+                Syscall::Socket {
+                    domain: 2,
+                    sock_type: 3,
+                    protocol: 1,
+                },
+            ),
+        ),
+        (
             "RUNTIME-ssh-server-in-container",
             listen(p("x", "/usr/bin/x", &["x"]), 22),
             listen(p("x", "/usr/bin/x", &["x"]), 2222),

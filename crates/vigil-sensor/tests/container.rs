@@ -254,6 +254,8 @@ timeout 5 touch /tmp/ready # near miss
 timeout 5 rm -f /root/.ash_history
 timeout 5 rm -f /tmp/ready # near miss
 timeout 5 killall vigil
+timeout 2 arping -c 1 -w 1 -I lo 127.0.0.1
+timeout 2 ping -c 1 -W 1 127.0.0.1 # near miss
 unshare -U true
 dpkg -l > /dev/null
 true
@@ -270,7 +272,7 @@ fn builtin_rules_fire_on_real_container_behaviour() {
     }
     let applets = [
         "sh", "cat", "true", "cp", "nc", "timeout", "wget", "touch", "rm", "killall", "unshare",
-        "dpkg", "echo",
+        "arping", "ping", "dpkg", "echo",
     ];
     import_image(RULES_IMAGE, &applets, |root| {
         std::fs::create_dir_all(root.join("root/.ssh")).unwrap();
@@ -299,7 +301,7 @@ fn builtin_rules_fire_on_real_container_behaviour() {
                 WatchTable::defaults(),
                 Collect(events),
             )
-            .with_rules(rules, false)
+            .with_rules(Arc::new(rules), false)
             .on_attached(move |_| {
                 let _ = ready_tx.send(());
             });
@@ -419,6 +421,9 @@ fn builtin_rules_fire_on_real_container_behaviour() {
             e["kind"] == "unshare"
         }),
         ("RUNTIME-package-manager-in-container", &arg("-l")),
+        ("RUNTIME-packet-socket", &|e: &Value| {
+            e["syscall"]["domain"] == 17
+        }),
     ] {
         assert!(
             fired(id, evidence),
@@ -441,6 +446,12 @@ fn builtin_rules_fire_on_real_container_behaviour() {
     assert!(seen(&preload_read) && !fired("RUNTIME-ld-preload-write", &preload_read));
     assert!(seen(&port(8080)) && !fired("RUNTIME-stratum-port", &port(8080)));
     assert!(seen(&arg("/tmp/ready")));
+    let ping = |e: &Value| e["kind"] == "socket" && e["process"]["name"] == "ping";
+    assert!(
+        seen(&ping) && !fired("RUNTIME-raw-socket", &ping),
+        "{}",
+        summary()
+    );
     assert!(!fired("RUNTIME-timestamp-tampering", &arg("/tmp/ready")));
     assert!(!fired("RUNTIME-clear-logs-or-history", &arg("/tmp/ready")));
     // The image's own binary is not drift; the runtime setting the container up (runc

@@ -275,6 +275,18 @@ fn syscall_arguments() {
             "evt.arg.dir = /mnt and evt.arg.dev = cgroup and evt.arg.type = cgroup",
         ),
         (
+            syscall(
+                me(),
+                "socket",
+                Syscall::Socket {
+                    domain: 17,
+                    sock_type: 3 | 0o4000,
+                    protocol: 0x300,
+                },
+            ),
+            "evt.type = socket and evt.arg.domain = AF_PACKET and evt.arg.type = SOCK_RAW and evt.arg.proto = 768",
+        ),
+        (
             syscall(me().uid(1000), "setuid", Syscall::Setuid { uid: 0 }),
             "evt.arg.uid = 0 and user.uid = 1000",
         ),

@@ -21,7 +21,7 @@ use vigil_sensor::watch::{DEFAULT_WATCHES, WatchTable};
     after_help = "Runs as root on a kernel with BTF (/sys/kernel/btf/vmlinux). \
 Writes one JSON object per event: kind (exec, fork, exit, open, connect, listen, accept, \
 or a syscall's name: memfd_create, ptrace, setuid, setgid, unshare, setns, mount, init_module, \
-finit_module, bpf), time, node, container_id, the process (pid, ppid, name, exe, uid, \
+finit_module, bpf, socket for packet and raw sockets), time, node, container_id, the process (pid, ppid, name, exe, uid, \
 parent) and the kind's fields. Opens are reported for the watched paths only, filtered in \
 the kernel. A line on stderr says when the programs are attached; a summary with event, \
 alert and drop counts is printed at exit.
@@ -130,7 +130,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         });
     if let Some(rules) = rules {
-        pipeline = pipeline.with_rules(rules, args.alerts_only);
+        pipeline = pipeline.with_rules(std::sync::Arc::new(rules), args.alerts_only);
     }
     let started = Instant::now();
     let until = args.duration.map(|s| started + Duration::from_secs(s));
