@@ -107,7 +107,13 @@ fn sensor_alerts_only_writes_the_alerts_of_the_rules() {
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["sensor", "--alerts-only", "--node-name", "cli-test", "--rules"])
+        .args([
+            "sensor",
+            "--alerts-only",
+            "--node-name",
+            "cli-test",
+            "--rules",
+        ])
         .arg(&rules)
         .arg("--output")
         .arg(&out)
@@ -117,7 +123,10 @@ fn sensor_alerts_only_writes_the_alerts_of_the_rules() {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("rules); alerts follow"), "first stderr line: {line}");
+    assert!(
+        line.contains("rules); alerts follow"),
+        "first stderr line: {line}"
+    );
     assert!(
         Command::new("/bin/sh")
             .args(["-c", "exit 0", &marker])
@@ -153,7 +162,10 @@ fn sensor_alerts_only_writes_the_alerts_of_the_rules() {
         .iter()
         .find(|l| l["rule_id"] == "TEST-marker")
         .unwrap_or_else(|| panic!("no marker alert in {text}"));
-    assert_eq!(a["output"], format!("marker run by sh (sh -c exit 0 {marker})"));
+    assert_eq!(
+        a["output"],
+        format!("marker run by sh (sh -c exit 0 {marker})")
+    );
     assert_eq!(a["mitre_technique"], "T1059");
     assert_eq!(a["runtime"]["node"], "cli-test");
     assert_eq!(a["runtime"]["processes"][0]["name"], "sh");
