@@ -34,6 +34,46 @@ pub struct AuditDetails {
     pub audit_id: String,
 }
 
+/// Where a runtime alert happened and which processes did it, for alerts raised on the
+/// sensor's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeDetails {
+    /// The node the sensor runs on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node: String,
+    /// The container's full id; empty for a host process.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub container_id: String,
+    /// The container's name, when the runtime told.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub container_name: String,
+    /// The container's image reference, when the runtime told.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
+    /// The pod, when the runtime told.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod: String,
+    /// The process that acted, then its parent and further ancestors, as far as the
+    /// sensor's process cache knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessNode>,
+}
+
+/// One process of a runtime alert's process tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessNode {
+    /// Process id (as the host sees it).
+    pub pid: u32,
+    /// Name (comm).
+    pub name: String,
+    /// Executable path, when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub exe: String,
+    /// Command line (name and arguments), when the sensor saw the exec.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cmdline: String,
+}
+
 /// One alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -72,6 +112,9 @@ pub struct Alert {
     /// Audit events: who did what.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditDetails>,
+    /// Runtime events: node, container, pod, image and process tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeDetails>,
     /// Same rule, same actor, same object: the same key, so repeats can be folded.
     pub dedup_key: String,
     /// The events that made the rule fire.

@@ -13,7 +13,7 @@ pub mod posture;
 pub mod severity;
 pub mod vuln;
 
-pub use alert::{Alert, AuditDetails};
+pub use alert::{Alert, AuditDetails, ProcessNode, RuntimeDetails};
 pub use finding::{Evidence, Finding, ResourceRef};
 pub use inventory::{Inventory, LayerInfo, OsInfo, TargetInfo, Warning};
 pub use package::{Ecosystem, Location, Package, SourcePackage};

@@ -1,16 +1,78 @@
 //! The engine: rules compiled once, events judged one at a time, alerts out.
 //!
-//! [`Engine::audit`] compiles every enabled `k8s_audit` rule of a [`RuleSet`] against the
-//! audit field table — conditions and the `%field` placeholders of outputs alike, so a
-//! typo in a rules file fails at load — and [`Engine::evaluate`] turns each matching rule
-//! into an [`Alert`] carrying the event as evidence.
+//! One engine serves every event source. A [`Source`] names the rules it takes (Falco's
+//! `source:`), the field table they compile against, the field rules are indexed by
+//! (`ka.verb` for audit events, `evt.type` for runtime events: Falco's rulesets by event
+//! type, so an event only meets the rules that can match it) and how an alert on one of
+//! its events is made. [`Engine::compile`] compiles every enabled rule of a [`RuleSet`]
+//! for a source — conditions and the `%field` placeholders of outputs alike, so a typo in
+//! a rules file fails at load — and [`Engine::evaluate`] turns each matching rule into an
+//! [`Alert`] carrying the event as evidence. [`Audit`] is the Kubernetes audit source;
+//! the runtime source lives with the sensor, which owns its events.
 
 use crate::audit::{AuditEvent, AuditFields};
 use crate::eval::{self, Event, Field, FieldTable, Predicate, Scalar};
 use crate::rules::{Priority, RuleSet, RulesError};
 use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use vigil_core::{Alert, AuditDetails, Severity};
+
+/// An event source the engine judges.
+pub trait Source {
+    /// Falco's `source:` of the rules for it (`k8s_audit`, `syscall`).
+    const NAME: &'static str;
+    /// The single-valued text field rules are indexed by: a rule that requires values of
+    /// it (`ka.verb in (create, update)`, `evt.type = execve`) meets only events with one
+    /// of them.
+    const INDEX_FIELD: &'static str;
+    /// The field table rules compile against.
+    type Fields: FieldTable + Default;
+    /// The events judged.
+    type Event<'e>: Event;
+    /// What every alert on one event shares, made once for the first matching rule.
+    type Details: Clone;
+    /// The event's value of [`Source::INDEX_FIELD`].
+    fn index_value<'a>(event: &'a Self::Event<'_>) -> &'a str;
+    /// The shared part of alerts on `event`.
+    fn details(event: &Self::Event<'_>) -> Self::Details;
+    /// The alert `meta`'s rule raises on `event`, saying `output`.
+    fn alert(
+        meta: &RuleMeta,
+        event: &Self::Event<'_>,
+        details: Self::Details,
+        output: String,
+    ) -> Alert;
+}
+
+/// Kubernetes audit events (`source: k8s_audit`, the `ka.*` fields).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Audit;
+
+impl Source for Audit {
+    const NAME: &'static str = "k8s_audit";
+    const INDEX_FIELD: &'static str = "ka.verb";
+    type Fields = AuditFields;
+    type Event<'e> = AuditEvent<'e>;
+    type Details = AuditDetails;
+
+    fn index_value<'a>(event: &'a AuditEvent<'_>) -> &'a str {
+        event.verb()
+    }
+
+    fn details(event: &AuditEvent<'_>) -> AuditDetails {
+        audit_details(event)
+    }
+
+    fn alert(
+        meta: &RuleMeta,
+        event: &AuditEvent<'_>,
+        details: AuditDetails,
+        output: String,
+    ) -> Alert {
+        meta.alert(event, details, output)
+    }
+}
 
 /// A piece of a rule's output.
 #[derive(Debug)]
@@ -49,40 +111,64 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
-    /// The alert this rule raises on `event`, saying `output`.
+    /// The alert this rule raises on the audit event `event`, saying `output`.
     pub fn alert(&self, event: &AuditEvent<'_>, details: AuditDetails, output: String) -> Alert {
+        let mut alert = self.alert_base(output);
+        alert.dedup_key =
+            Alert::dedup_key_of(&self.id, &[&details.user, &details.verb, &details.object]);
+        alert.time = event.time().map(String::from);
+        alert.cluster = event.cluster().unwrap_or_default().to_string();
+        alert.namespace = event.namespace().to_string();
+        alert.audit = Some(details);
+        alert.evidence = vec![event.to_value()];
+        alert
+    }
+
+    /// An alert of this rule saying `output`, with what the rule says filled in and what
+    /// the event says (time, place, details, evidence, dedup key) left for the source.
+    pub fn alert_base(&self, output: String) -> Alert {
         Alert {
-            dedup_key: Alert::dedup_key_of(
-                &self.id,
-                &[&details.user, &details.verb, &details.object],
-            ),
+            dedup_key: String::new(),
             rule_id: self.id.clone(),
             rule: self.name.clone(),
             severity: self.severity,
             mitre_tactic: self.tactic.clone(),
             mitre_technique: self.technique.clone(),
-            time: event.time().map(String::from),
-            cluster: event.cluster().unwrap_or_default().to_string(),
-            namespace: event.namespace().to_string(),
+            time: None,
+            cluster: String::new(),
+            namespace: String::new(),
             output,
             description: self.description.clone(),
             remediation: self.remediation.clone(),
             tags: self.tags.clone(),
-            audit: Some(details),
-            evidence: vec![event.to_value()],
+            audit: None,
+            runtime: None,
+            evidence: Vec::new(),
         }
     }
 }
 
-/// Compiled rules for one event source.
-#[derive(Debug)]
-pub struct Engine {
+/// Compiled rules for one event source (audit events unless said otherwise).
+pub struct Engine<S: Source = Audit> {
     rules: Vec<Compiled>,
-    /// The rules an event of each verb can match, in rule order, for the verbs some
-    /// rule names; an event of any other verb meets only [`Engine::any_verb`].
-    by_verb: HashMap<String, Vec<usize>, foldhash::fast::RandomState>,
-    /// The rules that do not require a verb.
-    any_verb: Vec<usize>,
+    /// The rules an event with each value of the source's index field can match, in
+    /// rule order, for the values some rule names; an event with any other value meets
+    /// only [`Engine::any_value`].
+    by_value: HashMap<String, Vec<usize>, foldhash::fast::RandomState>,
+    /// The rules that do not require a value of the index field.
+    any_value: Vec<usize>,
+    source: PhantomData<fn() -> S>,
+}
+
+impl<S: Source> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("source", &S::NAME)
+            .field("rules", &self.rules)
+            .field("by_value", &self.by_value)
+            .field("any_value", &self.any_value)
+            .finish()
+    }
 }
 
 /// The severity of a Falco priority.
@@ -185,20 +271,28 @@ fn render(parts: &[Part], event: &dyn Event) -> String {
     out
 }
 
-impl Engine {
+impl Engine<Audit> {
     /// Compiles the enabled `k8s_audit` rules of `set`.
-    pub fn audit(set: &RuleSet) -> Result<Engine, RulesError> {
+    pub fn audit(set: &RuleSet) -> Result<Engine<Audit>, RulesError> {
+        Engine::compile(set)
+    }
+}
+
+impl<S: Source> Engine<S> {
+    /// Compiles the enabled rules of `set` whose source is `S`'s.
+    pub fn compile(set: &RuleSet) -> Result<Engine<S>, RulesError> {
+        let table = S::Fields::default();
         let mut rules = Vec::new();
         for (rule, expr) in set.conditions()? {
-            if rule.source != "k8s_audit" {
+            if rule.source != S::NAME {
                 continue;
             }
             let fail = |message: String| RulesError {
                 place: rule.condition_place.clone(),
                 message: format!("rule {}: {message}", rule.name),
             };
-            let predicate = eval::compile(&expr, &AuditFields).map_err(|e| fail(e.message))?;
-            let output = compile_output(&rule.output, &AuditFields).map_err(fail)?;
+            let predicate = eval::compile(&expr, &table).map_err(|e| fail(e.message))?;
+            let output = compile_output(&rule.output, &table).map_err(fail)?;
             let (tactic, technique) = mitre(&rule.tags);
             rules.push(Compiled {
                 meta: RuleMeta {
@@ -219,40 +313,42 @@ impl Engine {
                 output,
             });
         }
-        Ok(Engine::indexed(rules))
+        Ok(Engine::indexed(rules, &table))
     }
 
-    /// Indexes `rules` by the verbs their conditions require.
-    fn indexed(rules: Vec<Compiled>) -> Engine {
-        let verb = AuditFields
-            .resolve("ka.verb", None)
+    /// Indexes `rules` by the values of the source's index field their conditions
+    /// require.
+    fn indexed(rules: Vec<Compiled>, table: &S::Fields) -> Engine<S> {
+        let index = table
+            .resolve(S::INDEX_FIELD, None)
             .map(|f| f.id)
             .unwrap_or(u32::MAX);
         let required: Vec<Option<HashSet<String>>> = rules
             .iter()
-            .map(|r| r.predicate.required_values(verb))
+            .map(|r| r.predicate.required_values(index))
             .collect();
-        let any_verb: Vec<usize> = (0..rules.len())
+        let any_value: Vec<usize> = (0..rules.len())
             .filter(|&i| required.get(i).is_some_and(Option::is_none))
             .collect();
-        let mut by_verb: HashMap<String, Vec<usize>, _> = HashMap::default();
-        for verbs in required.iter().flatten() {
-            for v in verbs {
-                by_verb.entry(v.clone()).or_default();
+        let mut by_value: HashMap<String, Vec<usize>, _> = HashMap::default();
+        for values in required.iter().flatten() {
+            for v in values {
+                by_value.entry(v.clone()).or_default();
             }
         }
-        for (v, list) in &mut by_verb {
+        for (v, list) in &mut by_value {
             *list = (0..rules.len())
                 .filter(|&i| match required.get(i) {
-                    Some(Some(verbs)) => verbs.contains(v),
+                    Some(Some(values)) => values.contains(v),
                     _ => true,
                 })
                 .collect();
         }
         Engine {
             rules,
-            by_verb,
-            any_verb,
+            by_value,
+            any_value,
+            source: PhantomData,
         }
     }
 
@@ -266,16 +362,24 @@ impl Engine {
         self.rules.is_empty()
     }
 
-    /// Judges one audit event, appending an alert per matching rule.
-    pub fn evaluate(&self, event: &AuditEvent<'_>, out: &mut Vec<Alert>) {
-        let candidates = self.by_verb.get(event.verb()).unwrap_or(&self.any_verb);
-        let mut details: Option<AuditDetails> = None;
+    /// How many rules an event with `value` in the index field meets.
+    pub fn candidates(&self, value: &str) -> usize {
+        self.by_value.get(value).unwrap_or(&self.any_value).len()
+    }
+
+    /// Judges one event, appending an alert per matching rule.
+    pub fn evaluate(&self, event: &S::Event<'_>, out: &mut Vec<Alert>) {
+        let candidates = self
+            .by_value
+            .get(S::index_value(event))
+            .unwrap_or(&self.any_value);
+        let mut details: Option<S::Details> = None;
         for rule in candidates.iter().filter_map(|&i| self.rules.get(i)) {
             if !rule.predicate.matches(event) {
                 continue;
             }
-            let d = details.get_or_insert_with(|| audit_details(event)).clone();
-            out.push(rule.meta.alert(event, d, render(&rule.output, event)));
+            let d = details.get_or_insert_with(|| S::details(event)).clone();
+            out.push(S::alert(&rule.meta, event, d, render(&rule.output, event)));
         }
     }
 }
@@ -401,11 +505,10 @@ mod tests {
             .unwrap();
         let engine = Engine::audit(&set).unwrap();
         // Reads meet only the rules that can match them...
-        let get = engine.by_verb.get("get").unwrap_or(&engine.any_verb);
-        assert!(get.len() < engine.len() / 2, "{get:?}");
+        assert!(engine.candidates("get") < engine.len() / 2);
         // ...and every verb's rules include those that take any verb, in rule order.
-        for list in engine.by_verb.values() {
-            assert!(engine.any_verb.iter().all(|i| list.contains(i)));
+        for list in engine.by_value.values() {
+            assert!(engine.any_value.iter().all(|i| list.contains(i)));
             assert!(list.is_sorted());
         }
     }

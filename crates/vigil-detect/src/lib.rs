@@ -9,7 +9,8 @@
 //! over Kubernetes audit events, and [`audit_log`] streams them out of log files (JSON
 //! lines, EventLists, gzip, AKS diagnostic records) and [`cloud`] unwraps the envelopes EKS
 //! and GKE logs come in; [`engine`] compiles a rule set for an
-//! event source and turns matches into [`vigil_core::Alert`]s. [`net`] backs the
+//! event source (an [`engine::Source`]: audit events here, the runtime sensor's events in
+//! `vigil-sensor`) and turns matches into [`vigil_core::Alert`]s. [`net`] backs the
 //! `netmatch` operator (addresses in CIDR networks, for threat-intelligence lists);
 //! [`csr`] and [`jsonpatch`] compute audit fields that are not plain paths (a CSR's
 //! requested subject, a JSON patch's operations). Built-in detections, the other cloud

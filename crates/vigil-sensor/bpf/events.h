@@ -48,6 +48,7 @@ enum syscall_kind {
 	SC_INIT_MODULE = 8,
 	SC_FINIT_MODULE = 9,
 	SC_BPF = 10,
+	SC_SOCKET = 11,
 };
 
 /* exec_event.flags */

@@ -675,6 +675,31 @@ int enter_finit_module(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* socket(domain, type, protocol): args[0] = domain, args[1] = type (with its SOCK_*
+ * flags), args[2] = protocol. Only packet sockets (AF_PACKET) and raw inet sockets are
+ * reported; every other socket (and netlink's raw ones, which glibc opens to list
+ * interfaces) is dropped here. */
+#define AF_INET_ 2
+#define AF_INET6_ 10
+#define AF_PACKET_ 17
+#define SOCK_RAW_ 3
+SEC("tracepoint/syscalls/sys_enter_socket")
+int enter_socket(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 domain = ctx->args[0];
+	__u64 type = ctx->args[1] & 0xf;
+	if (domain != AF_PACKET_ && !(type == SOCK_RAW_ && (domain == AF_INET_ || domain == AF_INET6_)))
+		return 0;
+	struct syscall_event *e = sc_begin(SC_SOCKET);
+	if (!e)
+		return 0;
+	e->args[0] = domain;
+	e->args[1] = ctx->args[1];
+	e->args[2] = ctx->args[2];
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /* bpf(cmd, attr, size): args[0] = cmd; the sensor's own calls are skipped */
 SEC("tracepoint/syscalls/sys_enter_bpf")
 int enter_bpf(struct trace_event_raw_sys_enter *ctx)

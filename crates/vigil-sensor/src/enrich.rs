@@ -4,7 +4,7 @@
 //! API in a later slice; none by default).
 
 use crate::cgroup;
-use crate::wire::{Body, Record};
+use crate::wire::{self, Body, Record};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,6 +23,107 @@ pub struct ProcInfo {
     pub ppid: u32,
     /// Its container, if it is in one.
     pub container: Option<Arc<str>>,
+    /// What its last exec said, when the sensor saw it (inherited over fork).
+    pub exec: Option<Arc<ExecInfo>>,
+}
+
+/// What an exec said about a process, kept for the rules' `proc.*` fields on its later
+/// events (an open or connect does not carry the command line). Built once per exec; the
+/// text is in one buffer, so the fields are slices of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecInfo {
+    /// `argv[0]`, then a NUL, then the command line: the name, a space and the arguments
+    /// after `argv[0]` joined by spaces, then a NUL and the working directory.
+    text: Box<str>,
+    argv0_end: usize,
+    args_start: usize,
+    cwd_start: usize,
+    /// The executable was a memfd or a deleted file.
+    pub fileless: bool,
+    /// The executable's inode number.
+    pub exe_ino: u64,
+    /// Its inode change time, nanoseconds since the epoch (0 when not told).
+    pub exe_ctime_ns: u64,
+    /// Its modification time, nanoseconds since the epoch (0 when not told).
+    pub exe_mtime_ns: u64,
+    /// When the exec happened, nanoseconds since boot.
+    pub exec_boot_ns: u64,
+}
+
+impl ExecInfo {
+    /// The facts of an exec: `comm` after it, its arguments (`args[0]` is `argv[0]`),
+    /// its working directory. The command line starts with the base name of `argv[0]`,
+    /// not `comm`, unless there are no arguments: `comm` is cut at 15 bytes and is `exe`
+    /// for a program started through `/proc/self/exe` (busybox's standalone shell, some
+    /// droppers), where `argv[0]` still names what runs.
+    pub fn new<'s>(
+        comm: &str,
+        args: impl IntoIterator<Item = &'s str>,
+        cwd: &str,
+        exe: (u64, u64, u64),
+        fileless: bool,
+        exec_boot_ns: u64,
+    ) -> ExecInfo {
+        let mut args = args.into_iter().peekable();
+        let argv0 = args.next();
+        let mut text = String::from(argv0.unwrap_or_default());
+        let argv0_end = text.len();
+        text.push('\0');
+        let name = argv0
+            .and_then(|a| a.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(comm);
+        text.push_str(name);
+        text.push(' ');
+        let args_start = text.len();
+        for (i, a) in args.enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(a);
+        }
+        text.push('\0');
+        let cwd_start = text.len();
+        text.push_str(cwd);
+        let (exe_ino, exe_ctime_ns, exe_mtime_ns) = exe;
+        ExecInfo {
+            text: text.into_boxed_str(),
+            argv0_end,
+            args_start,
+            cwd_start,
+            fileless,
+            exe_ino,
+            exe_ctime_ns,
+            exe_mtime_ns,
+            exec_boot_ns,
+        }
+    }
+
+    /// `argv[0]` (Falco's `proc.exe`).
+    pub fn argv0(&self) -> &str {
+        self.text.get(..self.argv0_end).unwrap_or_default()
+    }
+
+    /// The name (`argv[0]`'s base name) and the arguments after `argv[0]` (Falco's
+    /// `proc.cmdline`).
+    pub fn cmdline(&self) -> &str {
+        let end = self.cwd_start.saturating_sub(1);
+        let line = self.text.get(self.argv0_end + 1..end).unwrap_or_default();
+        // Without arguments, the name alone.
+        line.strip_suffix(' ').unwrap_or(line)
+    }
+
+    /// The arguments after `argv[0]`, joined by spaces (Falco's `proc.args`).
+    pub fn args(&self) -> &str {
+        self.text
+            .get(self.args_start..self.cwd_start.saturating_sub(1))
+            .unwrap_or_default()
+    }
+
+    /// The working directory at exec.
+    pub fn cwd(&self) -> &str {
+        self.text.get(self.cwd_start..).unwrap_or_default()
+    }
 }
 
 /// Pod, image and names of a container, from its runtime.
@@ -139,6 +240,9 @@ pub struct Enricher {
     by_cgroup: HashMap<u64, Option<Arc<str>>>,
     metadata: Box<dyn ContainerMetadata>,
     containers: HashMap<Arc<str>, Option<Arc<ContainerInfo>>>,
+    /// When each container was first seen (an exec in it), nanoseconds since boot: its
+    /// start, or the sensor's for containers already running then.
+    first_seen: HashMap<Arc<str>, u64>,
     source: Box<dyn ProcSource>,
     unknown: Arc<str>,
 }
@@ -151,11 +255,18 @@ impl Enricher {
             by_cgroup: HashMap::new(),
             metadata,
             containers: HashMap::new(),
+            first_seen: HashMap::new(),
             source,
             unknown: Arc::from(""),
         };
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        let now = u64::try_from(now.tv_sec).unwrap_or_default() * 1_000_000_000
+            + u64::try_from(now.tv_nsec).unwrap_or_default();
         for (pid, ppid, comm, exe) in e.source.snapshot() {
             let container = e.container_of_pid(pid, 0);
+            if let Some(c) = &container {
+                e.seen(c, now);
+            }
             e.insert(
                 pid,
                 ProcInfo {
@@ -163,6 +274,7 @@ impl Enricher {
                     exe: exe.map(Arc::from),
                     ppid,
                     container,
+                    exec: None,
                 },
             );
         }
@@ -216,13 +328,27 @@ impl Enricher {
                 // back to what the process had when it has already gone.
                 let before = self.procs.get(&h.pid).and_then(|p| p.container.clone());
                 let container = self.container_of_pid(h.pid, h.cgroup_id).or(before);
+                let name = String::from_utf8_lossy(h.comm);
+                let (args, _) = wire::split_args(e.args, usize::MAX, false);
+                let exec = ExecInfo::new(
+                    &name,
+                    args.iter().map(|a| a.as_ref()),
+                    &e.cwd.to_path_string(),
+                    (e.ino, e.ctime_ns, e.mtime_ns),
+                    e.flags & wire::EXEC_MEMFD != 0 || e.nlink == 0,
+                    h.ts_ns,
+                );
+                if let Some(c) = &container {
+                    self.seen(c, h.ts_ns);
+                }
                 self.insert(
                     h.pid,
                     ProcInfo {
-                        name: Arc::from(String::from_utf8_lossy(h.comm)),
+                        name: Arc::from(name),
                         exe: Some(exe),
                         ppid: h.ppid,
                         container,
+                        exec: Some(Arc::new(exec)),
                     },
                 );
             }
@@ -233,6 +359,7 @@ impl Enricher {
                     exe: None,
                     ppid: 0,
                     container: None,
+                    exec: None,
                 });
                 self.insert(
                     f.child_pid,
@@ -245,7 +372,22 @@ impl Enricher {
             Body::Exit(_) => {
                 // Removed after the event is output (see `forget`).
             }
-            _ => self.ensure(h.pid, h.cgroup_id),
+            _ => {
+                self.ensure(h.pid, h.cgroup_id);
+                self.rename(h.pid, h.comm);
+            }
+        }
+    }
+
+    /// Takes a process's name from a later event when it changed since the exec (a
+    /// program renames itself with prctl; busybox applets run through /proc/self/exe
+    /// start as `exe`), so the alerts' process trees name what runs.
+    fn rename(&mut self, pid: u32, comm: &[u8]) {
+        if let Some(p) = self.procs.get_mut(&pid)
+            && p.name.as_bytes() != comm
+            && !comm.is_empty()
+        {
+            p.name = Arc::from(String::from_utf8_lossy(comm));
         }
     }
 
@@ -263,6 +405,7 @@ impl Enricher {
                 exe: None,
                 ppid: 0,
                 container,
+                exec: None,
             };
             self.insert(pid, info);
         }
@@ -271,6 +414,45 @@ impl Enricher {
     /// What the cache knows about `pid`.
     pub fn get(&self, pid: u32) -> Option<&ProcInfo> {
         self.procs.get(&pid)
+    }
+
+    /// Puts what is known about `pid` in the cache, as an exec would (tests and replays
+    /// of recorded events, which have no wire records).
+    pub fn remember(&mut self, pid: u32, info: ProcInfo) {
+        if let (Some(c), Some(x)) = (&info.container, &info.exec) {
+            self.seen(c, x.exec_boot_ns);
+        }
+        self.insert(pid, info);
+    }
+
+    /// Notes that `container` was seen at `boot_ns`, if it is new.
+    fn seen(&mut self, container: &Arc<str>, boot_ns: u64) {
+        if !self.first_seen.contains_key(container) {
+            if self.first_seen.len() >= 4096 {
+                self.first_seen.clear();
+            }
+            self.first_seen.insert(container.clone(), boot_ns);
+        }
+    }
+
+    /// When `container` was first seen, nanoseconds since boot: the first exec in it, or
+    /// the sensor's start for a container already running then. It stands in for the
+    /// start of the container's PID namespace: files of its image were written before it,
+    /// files written after it are drift.
+    pub fn container_start(&self, container: &str) -> Option<u64> {
+        self.first_seen.get(container).copied()
+    }
+
+    /// `pid`, its parent, its parent's parent..., at most `max` of them, as far as the
+    /// cache knows. `max` also bounds a loop the cache could hold after pid reuse.
+    pub fn ancestry(&self, pid: u32, max: usize) -> impl Iterator<Item = (u32, &ProcInfo)> {
+        let mut next = Some(pid);
+        (0..max).map_while(move |_| {
+            let pid = next?;
+            let info = self.procs.get(&pid)?;
+            next = (info.ppid != 0 && info.ppid != pid).then_some(info.ppid);
+            Some((pid, info))
+        })
     }
 
     /// The runtime's details of a container, asked once per id.

@@ -23,6 +23,12 @@ pub struct Event<'a> {
     pub kind: &'static str,
     /// When, RFC 3339 UTC with nanoseconds.
     pub time: String,
+    /// When, nanoseconds since boot (the kernel's stamp), for the rules' durations.
+    #[serde(skip)]
+    pub boot_ns: u64,
+    /// When, nanoseconds since the epoch, for the rules' `evt.rawtime`.
+    #[serde(skip)]
+    pub unix_ns: i64,
     /// The node's name.
     pub node: &'a str,
     /// The container the process is in (64 hex digits), or null on the host.
@@ -261,6 +267,16 @@ pub enum Syscall<'a> {
         /// `BPF_*` command.
         cmd: u64,
     },
+    /// `socket`, for packet sockets and raw inet sockets.
+    Socket {
+        /// `AF_*` address family.
+        domain: u64,
+        /// `SOCK_*` type, with its flags (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`).
+        #[serde(rename = "type")]
+        sock_type: u64,
+        /// Protocol number.
+        protocol: u64,
+    },
     /// A syscall kind this build does not know.
     Other {
         /// Its raw number.
@@ -298,6 +314,11 @@ impl Clock {
     pub fn format(&self, boot_ns: u64) -> String {
         format_unix_ns(i128::from(boot_ns) + self.offset_ns)
     }
+
+    /// Nanoseconds since the epoch of a boot-time stamp.
+    pub fn unix_ns(&self, boot_ns: u64) -> i64 {
+        i64::try_from(i128::from(boot_ns) + self.offset_ns).unwrap_or_default()
+    }
 }
 
 /// RFC 3339 (UTC, nanoseconds) of nanoseconds since the epoch.
@@ -331,6 +352,8 @@ pub fn build<'a>(
     let mut ev = Event {
         kind: "",
         time: clock.format(h.ts_ns),
+        boot_ns: h.ts_ns,
+        unix_ns: clock.unix_ns(h.ts_ns),
         node,
         container_id: me.and_then(|p| p.container.as_deref()),
         container,
@@ -457,10 +480,12 @@ pub fn build<'a>(
                     flags: a1,
                 },
                 Sc::Bpf => Syscall::Bpf { cmd: a0 },
-                Sc::Other(number) => {
-                    let _ = a2;
-                    Syscall::Other { number }
-                }
+                Sc::Socket => Syscall::Socket {
+                    domain: a0,
+                    sock_type: a1,
+                    protocol: a2,
+                },
+                Sc::Other(number) => Syscall::Other { number },
             });
         }
     }

@@ -5,9 +5,10 @@
 //! The pipeline, one module per arrow: the kernel programs (`bpf/sensor.bpf.c`) and their
 //! loader [`collector`] -> [`wire`] (bytes to borrowed records) -> [`enrich`] (process
 //! cache, container ids from [`cgroup`] paths, the [`enrich::ContainerMetadata`] seam for
-//! pods and images) -> [`event`] (the typed output event) -> [`sink`] (JSON lines).
-//! [`watch`] builds the in-kernel table of watched paths. [`spool`] keeps events and
-//! alerts on disk and [`publish`] sends them to the server.
+//! pods and images) -> [`event`] (the typed output event) -> [`detect`] (the rules, over
+//! the Falco field table of [`fields`]) -> [`sink`] (JSON lines of events and alerts, or
+//! the [`spool`] on disk that [`publish`] sends to the server).
+//! [`watch`] builds the in-kernel table of watched paths.
 
 #![cfg_attr(
     not(test),
@@ -21,8 +22,10 @@
 
 pub mod cgroup;
 pub mod collector;
+pub mod detect;
 pub mod enrich;
 pub mod event;
+pub mod fields;
 pub mod pipeline;
 pub mod publish;
 pub mod sink;

@@ -1,13 +1,18 @@
 //! The sensor's user-space pipeline as one [`Handler`]: each record updates the process
-//! cache, becomes an [`Event`](crate::event::Event) and goes to the sink. Rules (a later
-//! slice) slot in between building the event and sending it.
+//! cache, becomes an [`Event`](crate::event::Event), is judged by the rules (when given)
+//! and goes to the sink, followed by the alerts it raised.
 
 use crate::collector::{Attached, Handler, Stats};
+use crate::detect::Runtime;
 use crate::enrich::Enricher;
 use crate::event::{self, Clock};
+use crate::fields::RuntimeEvent;
 use crate::sink::Sink;
 use crate::watch::WatchTable;
 use crate::wire::{Body, Record};
+use std::sync::Arc;
+use vigil_core::Alert;
+use vigil_detect::engine::Engine;
 
 /// A callback for when the programs are attached.
 type OnAttached = Box<dyn FnMut(&Attached)>;
@@ -19,6 +24,12 @@ pub struct Pipeline<S: Sink> {
     clock: Clock,
     watches: WatchTable,
     sink: S,
+    rules: Option<Arc<Engine<Runtime>>>,
+    alerts_only: bool,
+    /// The current event's alerts (reused).
+    alerts: Vec<Alert>,
+    /// Alerts raised so far.
+    pub alert_count: u64,
     /// Events the sink refused (an I/O error), counted, not retried.
     pub sink_errors: u64,
     /// The last sink error, for the summary.
@@ -39,6 +50,10 @@ impl<S: Sink> Pipeline<S> {
             clock: Clock::now(),
             watches,
             sink,
+            rules: None,
+            alerts_only: false,
+            alerts: Vec::new(),
+            alert_count: 0,
             sink_errors: 0,
             last_error: None,
             stats: Stats::default(),
@@ -50,6 +65,14 @@ impl<S: Sink> Pipeline<S> {
     /// Calls `f` once the programs are attached (a "ready" line, a test's signal).
     pub fn on_attached(mut self, f: impl FnMut(&Attached) + 'static) -> Pipeline<S> {
         self.on_attached = Some(Box::new(f));
+        self
+    }
+
+    /// Judges every event with `rules` (compiled once, shareable); with `alerts_only`,
+    /// only alerts go to the sink.
+    pub fn with_rules(mut self, rules: Arc<Engine<Runtime>>, alerts_only: bool) -> Pipeline<S> {
+        self.rules = Some(rules);
+        self.alerts_only = alerts_only;
         self
     }
 
@@ -82,9 +105,25 @@ impl<S: Sink> Handler for Pipeline<S> {
             &self.clock,
             &self.watches,
         );
-        if let Err(e) = self.sink.send(&ev) {
+        if let Some(rules) = &self.rules {
+            let judged = RuntimeEvent {
+                event: &ev,
+                procs: &self.enricher,
+            };
+            rules.evaluate(&judged, &mut self.alerts);
+        }
+        if !self.alerts_only
+            && let Err(e) = self.sink.send(&ev)
+        {
             self.sink_errors += 1;
             self.last_error = Some(e);
+        }
+        self.alert_count += self.alerts.len() as u64;
+        for alert in self.alerts.drain(..) {
+            if let Err(e) = self.sink.alert(&alert) {
+                self.sink_errors += 1;
+                self.last_error = Some(e);
+            }
         }
         if let Body::Exit(_) = rec.body {
             self.enricher.forget(rec.header.pid);

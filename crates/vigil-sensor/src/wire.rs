@@ -104,6 +104,8 @@ pub enum Sc {
     FinitModule,
     /// `bpf(cmd, attr, size)`.
     Bpf,
+    /// `socket(domain, type, protocol)`, for packet and raw inet sockets only.
+    Socket,
     /// A number this decoder does not know.
     Other(u32),
 }
@@ -121,6 +123,7 @@ impl Sc {
             8 => Sc::InitModule,
             9 => Sc::FinitModule,
             10 => Sc::Bpf,
+            11 => Sc::Socket,
             n => Sc::Other(n),
         }
     }
@@ -138,6 +141,7 @@ impl Sc {
             Sc::InitModule => "init_module",
             Sc::FinitModule => "finit_module",
             Sc::Bpf => "bpf",
+            Sc::Socket => "socket",
             Sc::Other(_) => "unknown",
         }
     }
@@ -709,6 +713,17 @@ pub(crate) mod tests {
             (s.str, s.str2, s.aux),
             (&b"/mnt"[..], &b"/dev/sda1"[..], &b"ext4"[..])
         );
+
+        let mut b = record(kind::SYSCALL, SYSCALL_SIZE);
+        put32(&mut b, 56, 11);
+        put64(&mut b, 64, 17);
+        put64(&mut b, 72, 3);
+        put64(&mut b, 80, 0x300);
+        let Body::Syscall(s) = decode(&b).unwrap().body else {
+            panic!()
+        };
+        assert_eq!((s.sc, s.sc.name()), (Sc::Socket, "socket"));
+        assert_eq!(s.args, [17, 3, 0x300]);
     }
 
     #[test]

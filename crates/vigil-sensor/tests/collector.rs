@@ -26,6 +26,9 @@ impl Sink for Collect {
         self.0.lock().unwrap().push(v);
         Ok(())
     }
+    fn alert(&mut self, _alert: &vigil_core::Alert) -> std::io::Result<()> {
+        panic!("no rules run here")
+    }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }

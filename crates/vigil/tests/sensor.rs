@@ -89,3 +89,114 @@ fn sensor_refuses_a_bad_watch_path() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not absolute"), "{err}");
 }
+
+#[test]
+fn sensor_alerts_only_writes_the_alerts_of_the_rules() {
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let marker = format!("vigil-alert-{}", std::process::id());
+    let rules = dir.path().join("mine.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "- rule: Marker run\n  id: TEST-marker\n  desc: the test's marker\n  condition: spawned_process and proc.cmdline contains {marker}\n  output: marker run by %proc.name (%proc.cmdline)\n  priority: WARNING\n  tags: [mitre_execution, T1059]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "sensor",
+            "--alerts-only",
+            "--node-name",
+            "cli-test",
+            "--rules",
+        ])
+        .arg(&rules)
+        .arg("--output")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("rules); alerts follow"),
+        "first stderr line: {line}"
+    );
+    assert!(
+        Command::new("/bin/sh")
+            .args(["-c", "exit 0", &marker])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .contains(&marker)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "exit {status}; stderr: {rest}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Only alerts: the built-ins' and the marker rule's.
+    assert!(lines.iter().all(|l| l["kind"] == "alert"), "{text}");
+    let a = lines
+        .iter()
+        .find(|l| l["rule_id"] == "TEST-marker")
+        .unwrap_or_else(|| panic!("no marker alert in {text}"));
+    assert_eq!(
+        a["output"],
+        format!("marker run by sh (sh -c exit 0 {marker})")
+    );
+    assert_eq!(a["mitre_technique"], "T1059");
+    assert_eq!(a["runtime"]["node"], "cli-test");
+    assert_eq!(a["runtime"]["processes"][0]["name"], "sh");
+    assert_eq!(a["evidence"][0]["kind"], "exec");
+    assert!(rest.contains(" alerts;"), "summary: {rest}");
+}
+
+#[test]
+fn sensor_refuses_a_bad_rules_file_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: R\n  desc: d\n  condition: proc.nam = sh\n  output: o\n  priority: INFO\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["sensor", "--rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:3:") && err.contains("unknown runtime field proc.nam"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["sensor", "--no-builtin", "--alerts-only"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--alerts-only needs rules"));
+}

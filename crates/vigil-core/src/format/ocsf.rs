@@ -432,6 +432,7 @@ mod tests {
                 "T1552.007".into(),
             ],
             audit: Some(AuditDetails::default()),
+            runtime: None,
             dedup_key: "0123456789abcdef0123456789abcdef".into(),
             evidence: vec![json!({
                 "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a1", "verb": "list",

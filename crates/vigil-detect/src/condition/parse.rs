@@ -454,6 +454,16 @@ impl Parser {
                     quoted: true,
                     span,
                 }),
+                // Falco's event directions, `evt.dir=<` and `evt.dir = >`: in a value's
+                // place these can only be values.
+                Some(Token {
+                    tok: Tok::Symbol(s @ ("<" | ">")),
+                    span,
+                }) => Operand::Value(Value {
+                    text: s.to_string(),
+                    quoted: false,
+                    span,
+                }),
                 Some(t) => {
                     return Err(ParseError {
                         message: format!("expected a value, found {}", describe(&t.tok)),
@@ -617,6 +627,24 @@ mod tests {
         let Expr::And(items) = p else { panic!() };
         assert!(matches!(&check(&items[0]).operand, Operand::List(v) if v.len() == 2));
         assert_eq!(check(&items[1]).op, Op::Ge);
+    }
+
+    #[test]
+    fn event_directions_are_values() {
+        for text in [
+            "evt.dir=<",
+            "evt.dir = >",
+            "(evt.type in (execve) and evt.dir=<)",
+        ] {
+            let e = parse(text).unwrap();
+            let c = match &e {
+                Expr::And(items) => check(&items[1]),
+                e => check(e),
+            };
+            assert_eq!(c.op, Op::Eq, "{text}");
+            assert!(matches!(&c.operand, Operand::Value(v) if v.text == "<" || v.text == ">"));
+        }
+        assert!(parse("evt.dir = <= 1").is_err());
     }
 
     #[test]

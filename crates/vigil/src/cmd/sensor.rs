@@ -1,6 +1,7 @@
 //! `vigil sensor`: the runtime sensor. Loads the eBPF collector and writes one JSON line
 //! per event (process exec, fork, exit, opens of watched paths, connects, listens and
-//! accepts, security-relevant syscalls) to stdout or a file, until Ctrl-C or SIGTERM.
+//! accepts, security-relevant syscalls) to stdout or a file, until Ctrl-C or SIGTERM;
+//! the runtime rules judge each event and their alerts are written beside the events.
 
 use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use vigil_sensor::collector::{self, Config};
+use vigil_sensor::detect;
 use vigil_sensor::enrich::{Enricher, NoMetadata, ProcFs};
 use vigil_sensor::pipeline::Pipeline;
 use vigil_sensor::sink::JsonLines;
@@ -19,14 +21,24 @@ use vigil_sensor::watch::{DEFAULT_WATCHES, WatchTable};
     after_help = "Runs as root on a kernel with BTF (/sys/kernel/btf/vmlinux). \
 Writes one JSON object per event: kind (exec, fork, exit, open, connect, listen, accept, \
 or a syscall's name: memfd_create, ptrace, setuid, setgid, unshare, setns, mount, init_module, \
-finit_module, bpf), time, node, container_id, the process (pid, ppid, name, exe, uid, \
+finit_module, bpf, socket for packet and raw sockets), time, node, container_id, the process (pid, ppid, name, exe, uid, \
 parent) and the kind's fields. Opens are reported for the watched paths only, filtered in \
-the kernel. A line on stderr says when the programs are attached; a summary with event \
-and drop counts is printed at exit.
+the kernel. A line on stderr says when the programs are attached; a summary with event, \
+alert and drop counts is printed at exit.
+
+Rules: the built-in runtime detections and --rules files, in Falco's rules format with \
+Falco's field names (evt.*, proc.*, user.*, fd.*, container.*, k8s.*; rules without a \
+`source:` or with `source: syscall`). --rules files load after the built-ins, so they \
+can add rules and disable (`enabled: false`) or override (`override:`) built-in ones, \
+or fill the built-in lists (`append: true`). Each alert is one JSON line with \
+\"kind\": \"alert\", written after the event that raised it: rule, severity, MITRE \
+tactic and technique, output, node, container, pod, image, the process tree and the \
+event as evidence.
 
 Examples:
   vigil sensor
   vigil sensor --output /var/log/vigil/events.jsonl --duration 60
+  vigil sensor --alerts-only --rules my-rules.yaml
   vigil sensor --watch /etc/shadow --watch /home/"
 )]
 pub struct Args {
@@ -47,6 +59,15 @@ pub struct Args {
     /// Ring buffer size in MiB (a power of two).
     #[arg(long, value_name = "MIB", default_value_t = 8)]
     pub ring_buffer_mib: u32,
+    /// Rules file in Falco's format, loaded after the built-ins. Repeatable.
+    #[arg(long = "rules", value_name = "FILE", help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in detections (with no --rules, nothing is judged).
+    #[arg(long, help_heading = "Rules")]
+    pub no_builtin: bool,
+    /// Write alerts only, not the events.
+    #[arg(long, help_heading = "Rules")]
+    pub alerts_only: bool,
 }
 
 /// Runs `vigil sensor`.
@@ -61,6 +82,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ring_buffer_bytes: mib << 20,
         watches: watches.clone(),
         ..Config::default()
+    };
+    // A bad rules file fails here, before anything is loaded into the kernel.
+    let rules = if args.no_builtin && args.rules.is_empty() {
+        anyhow::ensure!(
+            !args.alerts_only,
+            "--alerts-only needs rules: drop --no-builtin or give --rules"
+        );
+        None
+    } else {
+        Some(detect::engine(!args.no_builtin, &args.rules)?)
     };
     // Root, BTF and tracefs are checked before anything is opened, with a plain message.
     collector::preflight()?;
@@ -85,25 +116,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let stop = crate::signal::stop_flag()?;
     let enricher = Enricher::new(Box::new(ProcFs), Box::new(NoMetadata));
+    let judged_by = rules.as_ref().map_or(0, |r| r.len());
+    let alerts_only = args.alerts_only;
     let mut pipeline =
-        Pipeline::new(enricher, node, watches, JsonLines::new(out)).on_attached(|attached| {
+        Pipeline::new(enricher, node, watches, JsonLines::new(out)).on_attached(move |attached| {
             eprintln!(
-                "vigil: sensor attached ({} programs); events follow",
-                attached.programs.len()
+                "vigil: sensor attached ({} programs, {judged_by} rules); {} follow",
+                attached.programs.len(),
+                if alerts_only { "alerts" } else { "events" },
             );
             for (name, why) in &attached.missing {
                 tracing::warn!(program = %name, "not attached: {why}");
             }
         });
+    if let Some(rules) = rules {
+        pipeline = pipeline.with_rules(std::sync::Arc::new(rules), args.alerts_only);
+    }
     let started = Instant::now();
     let until = args.duration.map(|s| started + Duration::from_secs(s));
     let stats = collector::run(&config, &mut pipeline, &stop, until)?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "vigil: {} events in {:.1} s ({:.0}/s); dropped: {} in the kernel, {} in user space; {} sink errors",
+        "vigil: {} events in {:.1} s ({:.0}/s), {} alerts; dropped: {} in the kernel, {} in user space; {} sink errors",
         stats.records(),
         secs,
         stats.records() as f64 / secs.max(0.001),
+        pipeline.alert_count,
         stats.kernel_drops,
         stats.user_drops,
         pipeline.sink_errors,

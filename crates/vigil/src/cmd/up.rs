@@ -1,7 +1,7 @@
 //! `vigil up`: everything on one machine with nothing to set up — the server on localhost
 //! with SQLite, the demo image scanned against the bundled demo advisories, the demo
-//! cluster's manifests checked for posture, the runtime sensor on this host when run as
-//! root, and the dashboard's address printed with a token in it.
+//! cluster's manifests checked for posture, the runtime sensor (with the built-in runtime
+//! rules) on this host when run as root, and the dashboard's address printed with a token in it.
 
 use crate::cmd::server::{DataArgs, ServeArgs, create_token};
 use crate::listen;
@@ -135,17 +135,19 @@ struct StoreSink {
     store: Arc<dyn Store>,
     node: String,
     pending: Vec<EventRecord>,
+    alerts: Vec<ingest::AlertRecord>,
     line: Vec<u8>,
     last: Instant,
 }
 
 impl StoreSink {
     fn store_pending(&mut self) -> std::io::Result<()> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.alerts.is_empty() {
             return Ok(());
         }
         let batch = Batch {
             events: std::mem::take(&mut self.pending),
+            alerts: std::mem::take(&mut self.alerts),
             ..Batch::default()
         };
         self.last = Instant::now();
@@ -166,6 +168,13 @@ impl vigil_sensor::sink::Sink for StoreSink {
         if self.pending.len() >= 5_000 {
             self.store_pending()?;
         }
+        Ok(())
+    }
+
+    fn alert(&mut self, alert: &vigil_core::Alert) -> std::io::Result<()> {
+        let record = ingest::alert_record(alert.clone(), &self.node, ingest::now_ms(), "alert")
+            .map_err(std::io::Error::other)?;
+        self.alerts.push(record);
         Ok(())
     }
 
@@ -212,10 +221,16 @@ fn start_sensor(
                 store,
                 node: node.clone(),
                 pending: Vec::new(),
+                alerts: Vec::new(),
                 line: Vec::new(),
                 last: Instant::now(),
             };
+            let rules = match vigil_sensor::detect::engine(true, &[] as &[&Path]) {
+                Ok(r) => Arc::new(r),
+                Err(e) => return eprintln!("vigil: sensor rules: {e}"),
+            };
             let mut pipeline = vigil_sensor::pipeline::Pipeline::new(enricher, node, watches, sink)
+                .with_rules(rules, false)
                 .on_attached(|a| {
                     eprintln!(
                         "vigil: runtime sensor attached ({} programs)",
