@@ -322,7 +322,7 @@ pub fn detection_finding(alert: &Alert, product: &Product) -> Value {
         "uid": alert.dedup_key,
         "title": clip(&alert.rule),
         "analytic": analytic,
-        "data_sources": ["Kubernetes audit log"],
+        "data_sources": [if alert.runtime.is_some() { "eBPF runtime sensor" } else { "Kubernetes audit log" }],
     });
     if !alert.description.is_empty() {
         info["desc"] = json!(clip(&alert.description));
