@@ -140,7 +140,10 @@ async fn replicas_ingesting_one_cluster_at_once_count_exactly() {
             duplicates += 1;
         }
     }
-    assert_eq!(duplicates, BATCHES, "each batch stored by exactly one replica");
+    assert_eq!(
+        duplicates, BATCHES,
+        "each batch stored by exactly one replica"
+    );
     for app in &replicas {
         let (_, _, alerts) = call(app, get("/api/v1/alerts", &f.admin)).await;
         assert_eq!(alerts["total"], 1, "one row for one dedup key: {alerts}");
@@ -151,7 +154,10 @@ async fn replicas_ingesting_one_cluster_at_once_count_exactly() {
         let (_, _, events) = call(app, get("/api/v1/events?limit=1", &f.admin)).await;
         assert_eq!(events["total"], BATCHES, "{events}");
         let (_, _, filtered) = call(app, get("/api/v1/events?kind=exec&limit=1", &f.admin)).await;
-        assert_eq!(filtered["total"], BATCHES, "the kept count is true: {filtered}");
+        assert_eq!(
+            filtered["total"], BATCHES,
+            "the kept count is true: {filtered}"
+        );
     }
 }
 
@@ -163,13 +169,17 @@ async fn a_stopped_database_answers_503_and_the_store_recovers() {
     let Some((cluster, f)) = tokio::task::spawn_blocking(|| {
         let cluster = PgCluster::start()?;
         let store = PgStore::open(&cluster.database(), Duration::from_secs(2)).unwrap();
-        Some((cluster, Fixture::new(Arc::new(store), 4, 1 << 20, Box::new(()))))
+        Some((
+            cluster,
+            Fixture::new(Arc::new(store), 4, 1 << 20, Box::new(())),
+        ))
     })
     .await
     .unwrap() else {
         return;
     };
-    let batch = |id: &str| json!({"batch_id": id, "events": [exec_event("web", "2026-11-29T10:00:00Z")]});
+    let batch =
+        |id: &str| json!({"batch_id": id, "events": [exec_event("web", "2026-11-29T10:00:00Z")]});
     let (s, _, body) = call(&f.app, post("/api/v1/ingest/sensor", &f.prod, &batch("b1"))).await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
@@ -185,9 +195,15 @@ async fn a_stopped_database_answers_503_and_the_store_recovers() {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
 
     let c = Arc::clone(&cluster);
-    tokio::task::spawn_blocking(move || c.start_server()).await.unwrap();
+    tokio::task::spawn_blocking(move || c.start_server())
+        .await
+        .unwrap();
     let (s, _, body) = call(&f.app, post("/api/v1/ingest/sensor", &f.prod, &batch("b2"))).await;
-    assert_eq!(s, StatusCode::OK, "the retry once the database is back: {body}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the retry once the database is back: {body}"
+    );
     let (_, _, page) = call(&f.app, get("/api/v1/events", &f.admin)).await;
     assert_eq!(page["total"], 2, "{page}");
 

@@ -392,7 +392,10 @@ fn migrate_locked(client: &mut Client) -> Result<(), StoreError> {
         )
         .map_err(error)?;
     let done: i32 = client
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
         .and_then(|r| r.try_get(0))
         .map_err(error)?;
     let done = usize::try_from(done).unwrap_or(0);
@@ -850,7 +853,10 @@ fn page<T>(
 
 fn total(client: &mut Client, from: &str, w: &Where) -> Result<u64, StoreError> {
     client
-        .query_one(&format!("SELECT COUNT(*) FROM {from} {}", w.sql()), &w.args())
+        .query_one(
+            &format!("SELECT COUNT(*) FROM {from} {}", w.sql()),
+            &w.args(),
+        )
         .and_then(|r| r.try_get::<_, i64>(0))
         .map(count)
         .map_err(error)
@@ -940,11 +946,7 @@ fn severity_counts(
     Ok(counts)
 }
 
-fn scalar(
-    client: &mut Client,
-    sql: &str,
-    args: &[&(dyn ToSql + Sync)],
-) -> Result<u64, StoreError> {
+fn scalar(client: &mut Client, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
     client
         .query_one(sql, args)
         .and_then(|r| r.try_get::<_, Option<i64>>(0))
@@ -1559,7 +1561,10 @@ mod tests {
     fn placeholders_are_numbered_in_order() {
         let mut w = Where::default();
         w.add("c.name = ?", [Param::Text("prod".into())]);
-        w.add("(t.a ILIKE ? OR t.b ILIKE ?)", [Param::Int(1), Param::Int(2)]);
+        w.add(
+            "(t.a ILIKE ? OR t.b ILIKE ?)",
+            [Param::Int(1), Param::Int(2)],
+        );
         assert_eq!(
             w.sql(),
             "WHERE c.name = $1 AND (t.a ILIKE $2 OR t.b ILIKE $3)"

@@ -558,4 +558,3 @@ pub async fn the_openapi_document_lists_every_route(f: Fixture) {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["AlertRow"].is_object());
 }
-

@@ -245,7 +245,13 @@ impl Drop for PgCluster {
         if self.owned {
             let _ = self
                 .command("pg_ctl")
-                .args(["-D", self.data().to_str().unwrap(), "-m", "immediate", "stop"])
+                .args([
+                    "-D",
+                    self.data().to_str().unwrap(),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ])
                 .output();
             let _ = std::fs::remove_dir_all(&self.root);
         }

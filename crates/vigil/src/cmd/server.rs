@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,12 @@ pub struct DataArgs {
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require`)
     /// instead of SQLite under --data-dir: several servers can share it, each ingesting.
-    #[arg(long, value_name = "URL", env = "VIGIL_DATABASE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_DATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
 }
 
