@@ -166,14 +166,20 @@ fn unavailable(e: &::postgres::Error) -> bool {
         || text.starts_with("error performing TLS")
 }
 
-/// Whether a transaction that failed with `e` would succeed if run again.
-fn retryable(e: &StoreError, codes: Option<&SqlState>) -> bool {
-    matches!(e, StoreError::Other(_))
-        && matches!(
-            codes,
-            Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
-                || *c == SqlState::T_R_SERIALIZATION_FAILURE
-        )
+/// Whether a transaction that failed with `e` would succeed if run again: a deadlock or
+/// a serialization failure. The helpers keep only the error's text, which [`describe`]
+/// ends with the SQL state, so that is read too.
+fn retryable(e: &StoreError, code: Option<&SqlState>) -> bool {
+    let StoreError::Other(message) = e else {
+        return false;
+    };
+    let again = [
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::T_R_SERIALIZATION_FAILURE,
+    ];
+    again
+        .iter()
+        .any(|c| code == Some(c) || message.ends_with(&format!("({})", c.code())))
 }
 
 fn json_error(e: serde_json::Error) -> StoreError {
@@ -1571,6 +1577,17 @@ mod tests {
         );
         assert_eq!(w.page_sql(), "LIMIT $4 OFFSET $5");
         assert_eq!(Where::default().sql(), "");
+    }
+
+    #[test]
+    fn deadlocks_are_tried_again_and_nothing_else() {
+        let dead = StoreError::Other("db error: deadlock detected (40P01)".into());
+        assert!(retryable(&dead, None));
+        let bad = StoreError::Other("db error: syntax error (42601)".into());
+        assert!(!retryable(&bad, None));
+        assert!(retryable(&bad, Some(&SqlState::T_R_SERIALIZATION_FAILURE)));
+        let away = StoreError::Unavailable("connection closed".into());
+        assert!(!retryable(&away, Some(&SqlState::T_R_DEADLOCK_DETECTED)));
     }
 
     #[test]
