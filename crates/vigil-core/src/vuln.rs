@@ -136,6 +136,18 @@ pub struct DatabaseInfo {
     pub updated: Option<String>,
 }
 
+impl DatabaseInfo {
+    /// What tells one state of a database from another: its sources and when it was last
+    /// written. Reports matched against the same state carry the same version.
+    pub fn version(&self) -> String {
+        format!(
+            "{}|{}",
+            self.updated.as_deref().unwrap_or(""),
+            self.sources.join(",")
+        )
+    }
+}
+
 /// An image's inventory with its vulnerability findings: the result of `vigil image`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VulnReport {

@@ -6,8 +6,8 @@
 //! loader [`collector`] -> [`wire`] (bytes to borrowed records) -> [`enrich`] (process
 //! cache, container ids from [`cgroup`] paths, the [`enrich::ContainerMetadata`] seam for
 //! pods and images) -> [`event`] (the typed output event) -> [`sink`] (JSON lines).
-//! [`watch`] builds the in-kernel table of watched paths. Rules, the spool and the
-//! publisher are later stages between `event` and `sink`.
+//! [`watch`] builds the in-kernel table of watched paths. [`spool`] keeps events and
+//! alerts on disk and [`publish`] sends them to the server.
 
 #![cfg_attr(
     not(test),
@@ -24,7 +24,9 @@ pub mod collector;
 pub mod enrich;
 pub mod event;
 pub mod pipeline;
+pub mod publish;
 pub mod sink;
+pub mod spool;
 pub mod watch;
 pub mod wire;
 

@@ -156,8 +156,9 @@ pub fn now_ms() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
-fn sensor_event(raw: &RawValue, batch_node: &str, index: usize) -> Result<EventRecord, BadBatch> {
-    let head: SensorEventHead = serde_json::from_str(raw.get())
+/// One raw sensor event (a `vigil sensor` JSON line), indexed; `index` names it in errors.
+pub fn sensor_event(raw: &str, batch_node: &str, index: usize) -> Result<EventRecord, BadBatch> {
+    let head: SensorEventHead = serde_json::from_str(raw)
         .map_err(|e| BadBatch::new(format!("events[{index}]"), e.to_string()))?;
     let kind = head
         .kind
@@ -197,7 +198,7 @@ fn sensor_event(raw: &RawValue, batch_node: &str, index: usize) -> Result<EventR
         source: "runtime",
         kind,
         place,
-        body: raw.get().to_string(),
+        body: raw.to_string(),
     })
 }
 
@@ -319,7 +320,7 @@ impl SensorBatch {
             .events
             .iter()
             .enumerate()
-            .map(|(i, raw)| sensor_event(raw, &self.node, i))
+            .map(|(i, raw)| sensor_event(raw.get(), &self.node, i))
             .collect::<Result<Vec<_>, _>>()?;
         let alerts = self
             .alerts

@@ -3,7 +3,8 @@
 //! Clusters send what their parts find ([`ingest`]) with per-cluster tokens ([`auth`]);
 //! the server stores it behind the [`store::Store`] trait (embedded SQLite by default),
 //! folds repeated alerts and groups them into incidents ([`correlate`]), and answers a
-//! REST API ([`api`]) that the dashboard ([`dashboard`]) and scripts read.
+//! REST API ([`api`]) that the dashboard ([`dashboard`]) and scripts read, and sends
+//! alerts on to SIEMs ([`export`]).
 
 #![cfg_attr(
     not(test),
@@ -17,7 +18,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod correlate;
 pub mod dashboard;
+pub mod export;
 pub mod ingest;
 pub mod store;

@@ -51,6 +51,9 @@ enum Command {
     Sensor(cmd::sensor::Args),
     /// The backend: ingest from clusters, storage, correlation, the API and the dashboard.
     Server(cmd::server::Args),
+    /// Everything on this machine: the server with the dashboard, the demo image and demo
+    /// cluster scanned, and the runtime sensor when run as root.
+    Up(cmd::up::Args),
     /// Build a small demo image from material Vigil ships, then inventory it.
     Demo(cmd::demo::Args),
 }
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Admission(args) => cmd::admission::run(args),
         Command::Sensor(args) => cmd::sensor::run(args),
         Command::Server(args) => cmd::server::run(args),
+        Command::Up(args) => cmd::up::run(args),
     };
     match result {
         Ok(code) => code,

@@ -214,6 +214,177 @@ fn server_over_https_with_tokens() {
     assert!(terminate(&mut server.child).success());
 }
 
+/// `vigil image --server` and `vigil k8s scan --server` send their reports with the
+/// cluster's token (gzip-compressed); a refused token is a clear error.
+#[test]
+fn scanners_send_their_results_to_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let admin = token(&data, &["--admin"]);
+    let prod = token(&data, &["--cluster", "prod"]);
+    let token_file = dir.path().join("prod.token");
+    std::fs::write(&token_file, format!("{prod}\n")).unwrap();
+    let server = Server::start(&data, &[]);
+    let base = server.url.trim_end_matches('/').to_string();
+    let run = |args: &[&str], token: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(args)
+            .env("VIGIL_TOKEN", token)
+            .env("VIGIL_SERVER", &base)
+            .output()
+            .unwrap()
+    };
+    let layout = dir.path().join("layout");
+    let db = dir.path().join("vulndb.sqlite");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let out = run(
+        &[
+            "demo",
+            "--keep",
+            layout.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "db",
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            demo.join("advisories").to_str().unwrap(),
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = format!("oci:{}:demo", layout.display());
+    let out = run(
+        &[
+            "image",
+            &target,
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &prod,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report sent to the server"));
+    let manifests = demo.join("cluster.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "k8s",
+            "scan",
+            "-f",
+            manifests.to_str().unwrap(),
+            "--format",
+            "json",
+            "--server",
+            &base,
+        ])
+        .arg("--token-file")
+        .arg(&token_file)
+        .env_remove("VIGIL_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let client = reqwest::blocking::Client::new();
+    let overview = read(&client, &format!("{}api/v1/overview", server.url), &admin);
+    assert_eq!(overview["images"], 1, "{overview}");
+    assert!(
+        overview["findings"]["critical"].as_u64().unwrap() > 0,
+        "{overview}"
+    );
+    let clusters = read(&client, &format!("{}api/v1/clusters", server.url), &admin);
+    assert_eq!(clusters[0]["name"], "prod");
+
+    let out = run(
+        &["image", &target, "--db", db.to_str().unwrap()],
+        "vigil_wrong",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused it (401)"), "{err}");
+}
+
+/// `--client-ca`: a client without a certificate from that CA is turned away in the TLS
+/// handshake; one with a certificate still needs its token.
+#[test]
+fn mutual_tls_turns_away_clients_without_a_certificate() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let c = certs(dir.path());
+    let prod = token(&data, &["--cluster", "prod"]);
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "vigil clients CA");
+    let clients_ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(vec!["sensor.prod".to_string()]).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "sensor.prod");
+    let client_cert = client_params.signed_by(&client_key, &clients_ca).unwrap();
+    let ca_file = dir.path().join("clients-ca.pem");
+    std::fs::write(&ca_file, clients_ca.pem()).unwrap();
+
+    let server = Server::start(
+        &data,
+        &[
+            "--tls-cert",
+            c.cert.to_str().unwrap(),
+            "--tls-key",
+            c.key.to_str().unwrap(),
+            "--client-ca",
+            ca_file.to_str().unwrap(),
+        ],
+    );
+    let url = format!("{}api/v1/ingest/sensor", server.url);
+    let batch = json!({"batch_id": "m1", "events": []});
+    let anonymous = https_client(&c.ca);
+    assert!(
+        send(&anonymous, &url, &prod, &batch).is_err(),
+        "no client certificate"
+    );
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&c.ca).unwrap()).unwrap();
+    let identity = reqwest::Identity::from_pem(
+        format!("{}{}", client_cert.pem(), client_key.serialize_pem()).as_bytes(),
+    )
+    .unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .tls_certs_only([ca])
+        .identity(identity)
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let (status, body) = send(&client, &url, &prod, &batch).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = send(&client, &url, "vigil_wrong", &batch).unwrap();
+    assert_eq!(status, 401, "the token is still checked");
+}
+
 /// `kill -9` while batches stream in: after a restart, every batch the server had
 /// acknowledged is there (sending it again answers "duplicate"), and nothing is stored
 /// twice.
@@ -402,4 +573,100 @@ fn the_dashboard_in_headless_chromium() {
     let page = rendered(browser, &format!("{}#token=vigil_wrong", server.url));
     assert!(page.contains("That token was refused."), "{page}");
     assert!(!page.contains("Crypto miner launched"));
+}
+
+/// `vigil up` on a fresh data dir: the printed link's token reads a first page with real
+/// data (the demo image's vulnerabilities, the demo cluster's findings and attack paths,
+/// and, as root, the sensor's events); a second `vigil up` prints the same link and
+/// stores the demo scans again in place of the first.
+#[test]
+fn vigil_up_shows_real_data_on_its_first_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("up");
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let line = stdout.recv_timeout(WAIT).expect("the dashboard line");
+        let link = line
+            .strip_prefix("Vigil is up. Dashboard: ")
+            .unwrap_or_else(|| panic!("{line}"))
+            .to_string();
+        (child, link, stderr)
+    };
+    let (mut child, link, stderr) = start();
+    let (base, token) = link.split_once("#token=").unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(WAIT)
+        .build()
+        .unwrap();
+    let overview = read(&client, &format!("{base}api/v1/overview"), token);
+    assert_eq!(overview["images"], 1, "{overview}");
+    assert!(
+        overview["vulnerabilities"]["critical"].as_u64().unwrap() >= 1,
+        "{overview}"
+    );
+    assert!(
+        overview["findings"]["critical"].as_u64().unwrap() >= 1,
+        "{overview}"
+    );
+    let posture = read(&client, &format!("{base}api/v1/posture"), token);
+    assert!(
+        !posture[0]["attack_paths"].as_array().unwrap().is_empty(),
+        "{posture}"
+    );
+    let as_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if as_root && Path::new("/sys/kernel/btf/vmlinux").exists() {
+        // The sensor stores what processes do on this host within a second or two.
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let _ = Command::new("/bin/true").status();
+            let events = read(
+                &client,
+                &format!("{base}api/v1/events?kind=exec&limit=1"),
+                token,
+            );
+            if events["total"].as_u64().unwrap() > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no sensor events: {:?}",
+                stderr.try_iter().collect::<Vec<_>>()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    } else {
+        eprintln!("not root or no BTF: the sensor part of `vigil up` is not checked here");
+    }
+    if let Some(browser) = chromium() {
+        let page = rendered(browser, &link);
+        assert!(page.contains("data-loaded=\"overview\""), "{page}");
+        assert!(page.contains("Images scanned"), "{page}");
+    }
+    assert!(terminate(&mut child).success());
+
+    let (mut again, link2, _) = start();
+    assert_eq!(
+        link2.split_once("#token=").unwrap().1,
+        token,
+        "the same token each time"
+    );
+    let (base2, _) = link2.split_once("#token=").unwrap();
+    let images = read(&client, &format!("{base2}api/v1/images"), token);
+    assert_eq!(
+        images["total"], 1,
+        "the demo image is stored once: {images}"
+    );
+    assert!(terminate(&mut again).success());
 }

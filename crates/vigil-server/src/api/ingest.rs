@@ -22,7 +22,7 @@ use vigil_core::{Alert, PostureReport, VulnReport};
 use vigil_detect::detector::Detector;
 
 /// The request body, decompressed per `Content-Encoding`, within `limit` bytes.
-fn decoded(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub fn decoded(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, ApiError> {
     if let Some(media) = headers.get(header::CONTENT_TYPE) {
         let media = media.to_str().unwrap_or("");
         let essence = media.split(';').next().unwrap_or("").trim();
@@ -63,7 +63,7 @@ fn decoded(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, Ap
 }
 
 /// JSON into `T`, or a 400 naming the path of the field at fault.
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -264,13 +264,8 @@ fn audit_event(raw: &RawValue, index: usize, received_ms: i64) -> Result<EventRe
     })
 }
 
-/// Judges an EventList for `cluster`: its events and alerts, or why not.
-fn judge_audit(
-    judges: &AuditJudges,
-    cluster: &str,
-    bytes: &[u8],
-    received_ms: i64,
-) -> Result<Batch, ApiError> {
+/// The events of an EventList, indexed, or a 400 naming the item at fault.
+pub fn audit_events(bytes: &[u8], received_ms: i64) -> Result<Vec<EventRecord>, ApiError> {
     let list: EventList = parse(bytes)?;
     if list.items.len() > ingest::MAX_BATCH_ITEMS {
         return Err(ApiError::BadRequest(format!(
@@ -278,13 +273,22 @@ fn judge_audit(
             ingest::MAX_BATCH_ITEMS
         )));
     }
-    let events = list
-        .items
+    list.items
         .iter()
         .enumerate()
         .map(|(i, raw)| audit_event(raw, i, received_ms))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Judges an EventList for `cluster`: its events and alerts, or why not.
+fn judge_audit(
+    judges: &AuditJudges,
+    cluster: &str,
+    bytes: &[u8],
+    received_ms: i64,
+) -> Result<Batch, ApiError> {
+    let events = audit_events(bytes, received_ms)?;
     let judge = judges.for_cluster(cluster)?;
     let mut raised: Vec<Alert> = Vec::new();
     {

@@ -89,7 +89,8 @@ pub struct ListQuery {
     pub cluster: Option<String>,
     /// Only rows at or above this severity (`critical`, `high`, ...).
     pub severity: Option<String>,
-    /// Text to search for (rule, output, names, ids).
+    /// Text to search for: a substring of rule, output, names and ids; for raw events, a
+    /// node or pod name, or the start of a container id.
     pub q: Option<String>,
     /// Only rows at or after this time (RFC 3339).
     pub since: Option<String>,
@@ -490,6 +491,21 @@ pub trait Store: Send + Sync + 'static {
     fn findings(&self, q: &ListQuery) -> Result<Page<FindingRow>, StoreError>;
     /// Each cluster's latest posture scan and its attack paths.
     fn posture(&self, q: &ListQuery) -> Result<Vec<PostureRow>, StoreError>;
+
+    /// Stored image reports with their clusters: of `cluster` only when given, and only
+    /// those not matched against the database version (`DatabaseInfo::version`)
+    /// `not_matched_against` when given.
+    fn image_reports(
+        &self,
+        cluster: Option<&str>,
+        not_matched_against: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, vigil_core::VulnReport)>, StoreError>;
+    /// Alerts `sink` has not delivered yet, oldest first, at most `limit`. A sink met for
+    /// the first time starts after the newest alert.
+    fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError>;
+    /// Records that `sink` delivered every alert up to `alert_id`.
+    fn export_delivered(&self, sink: &str, alert_id: i64) -> Result<(), StoreError>;
 
     /// Deletes what is older than `retention` allows.
     fn prune(&self, retention: &Retention, now_ms: i64) -> Result<Pruned, StoreError>;

@@ -33,7 +33,12 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use vigil_core::{PostureReport, VulnReport, VulnStatus};
 
 /// The schema migrations, in order; `schema_migrations` records those that ran.
-const MIGRATIONS: &[&str] = &[include_str!("postgres_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("postgres_schema.sql"),
+    include_str!("postgres_schema_2_exports.sql"),
+    include_str!("postgres_schema_3_event_indexes.sql"),
+    include_str!("postgres_schema_4_image_db_stamp.sql"),
+];
 
 /// The advisory lock key class of Vigil's locks (two-int4 form: `'vigl'`), so they do
 /// not meet the single-bigint keys other programs on the same database may use.
@@ -634,8 +639,8 @@ fn store_image(
     let image: i64 = tx
         .query_one(
             "INSERT INTO images (cluster_id, name, reference, digest, os, scanned, packages, \
-             critical, high, medium, low, other, report) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             critical, high, medium, low, other, report, db_updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             &[
                 &cluster,
                 &inv.target.name,
@@ -650,6 +655,7 @@ fn store_image(
                 &int(counts.low),
                 &int(counts.other),
                 &body,
+                &report.database.version(),
             ],
         )
         .and_then(|r| r.try_get(0))
@@ -801,11 +807,35 @@ impl Where {
         self.params.iter().map(Param::sql).collect()
     }
 
+    /// Only the rows of `q.cluster`, matched by id so counting needs no join.
+    fn cluster(&mut self, q: &ListQuery) {
+        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
+            self.add(
+                "t.cluster_id = (SELECT id FROM clusters WHERE name = ?)",
+                [Param::Text(c.to_string())],
+            );
+        }
+    }
+
+    /// `q` as a node or pod name, or the start of a container id: each answered by its
+    /// column's index, as the SQLite store does.
+    fn place(&mut self, q: &ListQuery) {
+        if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
+            self.add(
+                "(t.node = ? OR t.pod = ? OR (t.container >= ? AND t.container < ?))",
+                [
+                    Param::Text(text.to_string()),
+                    Param::Text(text.to_string()),
+                    Param::Text(text.to_string()),
+                    Param::Text(format!("{text}\u{10FFFF}")),
+                ],
+            );
+        }
+    }
+
     fn common(q: &ListQuery, time: &str) -> Result<Where, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Param::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Param::Int(rank(s))]);
         }
@@ -1228,7 +1258,7 @@ impl Store for PgStore {
         }
         self.with(|client| {
             let from = "alerts t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(client, from, &w)?;
+            let total = total(client, "alerts t", &w)?;
             let items = page(
                 client,
                 ALERT_COLUMNS,
@@ -1268,7 +1298,7 @@ impl Store for PgStore {
         w.search(q, &["subject", "title"]);
         self.with(|client| {
             let from = "incidents t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(client, from, &w)?;
+            let total = total(client, "incidents t", &w)?;
             let items = page(
                 client,
                 INCIDENT_COLUMNS,
@@ -1317,16 +1347,14 @@ impl Store for PgStore {
 
     fn events(&self, q: &ListQuery) -> Result<Page<EventRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Param::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(since) = q.since_ms()? {
             w.add("t.time >= ?", [Param::Int(since)]);
         }
         if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
             w.add("t.kind = ?", [Param::Text(k.to_string())]);
         }
-        w.search(q, &["node", "pod", "container"]);
+        w.place(q);
         self.with(|client| {
             let from = "events t JOIN clusters c ON c.id = t.cluster_id";
             // Counting millions of raw events for every page is the slow part of a page;
@@ -1334,7 +1362,7 @@ impl Store for PgStore {
             let total = if w.clauses.is_empty() {
                 scalar(client, "SELECT SUM(events)::BIGINT FROM clusters", &[])?
             } else {
-                total(client, from, &w)?
+                total(client, "events t", &w)?
             };
             let items = page(
                 client,
@@ -1365,13 +1393,11 @@ impl Store for PgStore {
 
     fn images(&self, q: &ListQuery) -> Result<Page<ImageRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Param::Text(c.to_string())]);
-        }
+        w.cluster(q);
         w.search(q, &["name", "reference", "digest"]);
         self.with(|client| {
             let from = "images t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(client, from, &w)?;
+            let total = total(client, "images t", &w)?;
             let items = page(
                 client,
                 IMAGE_COLUMNS,
@@ -1431,9 +1457,7 @@ impl Store for PgStore {
 
     fn findings(&self, q: &ListQuery) -> Result<Page<FindingRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Param::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Param::Int(rank(s))]);
         }
@@ -1443,7 +1467,7 @@ impl Store for PgStore {
         w.search(q, &["title", "check_id", "name", "namespace", "kind"]);
         self.with(|client| {
             let from = "findings t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(client, from, &w)?;
+            let total = total(client, "findings t", &w)?;
             let items = page(
                 client,
                 "t.id, c.name, t.finding_id, t.check_id, t.severity, t.title, t.kind, \
@@ -1477,9 +1501,7 @@ impl Store for PgStore {
             "t.id = (SELECT MAX(s.id) FROM posture_scans s WHERE s.cluster_id = t.cluster_id)",
             [],
         );
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Param::Text(c.to_string())]);
-        }
+        w.cluster(q);
         self.with(|client| {
             client
                 .query(
@@ -1503,6 +1525,93 @@ impl Store for PgStore {
                     })
                 })
                 .collect::<Result<_, ::postgres::Error>>()
+                .map_err(error)
+        })
+    }
+
+    fn image_reports(
+        &self,
+        cluster: Option<&str>,
+        not_matched_against: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VulnReport)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|client| {
+            let rows = client
+                .query(
+                    "SELECT c.name, t.report FROM images t JOIN clusters c ON c.id = t.cluster_id \
+                     WHERE ($1::TEXT IS NULL OR c.name = $1) \
+                     AND ($2::TEXT IS NULL OR t.db_updated IS NULL OR t.db_updated <> $2) \
+                     ORDER BY t.id LIMIT $3",
+                    &[&cluster, &not_matched_against, &limit],
+                )
+                .map_err(error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let cluster: String = row.try_get(0).map_err(error)?;
+                let text: String = row.try_get(1).map_err(error)?;
+                match serde_json::from_str(&text) {
+                    Ok(report) => out.push((cluster, report)),
+                    Err(e) => tracing::warn!("a stored image report does not read back: {e}"),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// As SQLite's. One caveat with replicas: alert ids are taken when a row is inserted
+    /// but become visible when its transaction commits, so an alert committed after a
+    /// larger id was exported can be passed over by the cursor.
+    fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|client| {
+            // A sink met for the first time starts after the newest alert: turning an
+            // export on does not replay months of history into a SIEM.
+            client
+                .execute(
+                    "INSERT INTO export_cursors (sink, last_alert_id) \
+                     VALUES ($1, (SELECT COALESCE(MAX(id), 0) FROM alerts)) ON CONFLICT DO NOTHING",
+                    &[&sink],
+                )
+                .map_err(error)?;
+            let cursor: i64 = client
+                .query_one(
+                    "SELECT last_alert_id FROM export_cursors WHERE sink = $1",
+                    &[&sink],
+                )
+                .and_then(|r| r.try_get(0))
+                .map_err(error)?;
+            client
+                .query(
+                    &format!(
+                        "SELECT {ALERT_COLUMNS}, t.body FROM alerts t \
+                         JOIN clusters c ON c.id = t.cluster_id WHERE t.id > $1 \
+                         ORDER BY t.id LIMIT $2"
+                    ),
+                    &[&cursor, &limit],
+                )
+                .map_err(error)?
+                .iter()
+                .map(|r| {
+                    Ok(AlertDetail {
+                        row: alert_row(r)?,
+                        alert: json_column(r.try_get(18)?),
+                    })
+                })
+                .collect::<Result<_, ::postgres::Error>>()
+                .map_err(error)
+        })
+    }
+
+    fn export_delivered(&self, sink: &str, alert_id: i64) -> Result<(), StoreError> {
+        self.with(|client| {
+            client
+                .execute(
+                    "UPDATE export_cursors SET last_alert_id = GREATEST(last_alert_id, $2) \
+                     WHERE sink = $1",
+                    &[&sink, &alert_id],
+                )
+                .map(|_| ())
                 .map_err(error)
         })
     }

@@ -17,7 +17,12 @@ use std::time::Duration;
 use vigil_core::{PostureReport, VulnReport, VulnStatus};
 
 /// The schema migrations, in order; `PRAGMA user_version` says how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_2_exports.sql"),
+    include_str!("schema_3_event_indexes.sql"),
+    include_str!("schema_4_image_db_stamp.sql"),
+];
 
 /// Read connections kept open between requests.
 const POOL: usize = 4;
@@ -153,6 +158,16 @@ struct Where {
 }
 
 impl Where {
+    /// Only the rows of `q.cluster`, matched by id so counting needs no join.
+    fn cluster(&mut self, q: &ListQuery) {
+        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
+            self.add(
+                "t.cluster_id = (SELECT id FROM clusters WHERE name = ?)",
+                [Value::Text(c.to_string())],
+            );
+        }
+    }
+
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Value>) {
         self.clauses.push(clause.to_string());
         self.params.extend(values);
@@ -170,9 +185,7 @@ impl Where {
     /// `severity` column and the time column `time`.
     fn common(q: &ListQuery, time: &str) -> Result<Where, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Value::Integer(rank(s))]);
         }
@@ -190,6 +203,23 @@ impl Where {
             self.add(
                 &format!("({})", any.join(" OR ")),
                 columns.iter().map(|_| Value::Text(pattern.clone())),
+            );
+        }
+    }
+
+    /// `q` as a node or pod name, or the start of a container id: each answered by its
+    /// column's index (a substring search would read every row of a table of millions).
+    fn place(&mut self, q: &ListQuery) {
+        if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
+            let text = text.to_string();
+            self.add(
+                "(t.node = ? OR t.pod = ? OR (t.container >= ? AND t.container < ?))",
+                [
+                    Value::Text(text.clone()),
+                    Value::Text(text.clone()),
+                    Value::Text(text.clone()),
+                    Value::Text(format!("{text}\u{10FFFF}")),
+                ],
             );
         }
     }
@@ -443,8 +473,8 @@ fn store_image(
     .map_err(error)?;
     tx.execute(
         "INSERT INTO images (cluster_id, name, reference, digest, os, scanned, packages, \
-         critical, high, medium, low, other, report) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         critical, high, medium, low, other, report, db_updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             cluster,
             inv.target.name,
@@ -458,7 +488,8 @@ fn store_image(
             counts.medium as i64,
             counts.low as i64,
             counts.other as i64,
-            body
+            body,
+            report.database.version()
         ],
     )
     .map_err(error)?;
@@ -838,7 +869,7 @@ impl Store for SqliteStore {
         }
         self.read(|conn| {
             let from = "alerts t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "alerts t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {ALERT_COLUMNS} FROM {from} {} ORDER BY t.last_seen DESC, t.id DESC \
@@ -880,7 +911,7 @@ impl Store for SqliteStore {
         w.search(q, &["subject", "title"]);
         self.read(|conn| {
             let from = "incidents t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "incidents t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {INCIDENT_COLUMNS} FROM {from} {} \
@@ -930,16 +961,14 @@ impl Store for SqliteStore {
 
     fn events(&self, q: &ListQuery) -> Result<Page<EventRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(since) = q.since_ms()? {
             w.add("t.time >= ?", [Value::Integer(since)]);
         }
         if let Some(k) = q.kind.as_deref().filter(|k| !k.is_empty()) {
             w.add("t.kind = ?", [Value::Text(k.to_string())]);
         }
-        w.search(q, &["node", "pod", "container"]);
+        w.place(q);
         self.read(|conn| {
             let from = "events t JOIN clusters c ON c.id = t.cluster_id";
             // Counting millions of raw events for every page is the slow part of a page;
@@ -951,7 +980,7 @@ impl Store for SqliteStore {
                 .map(count)
                 .map_err(error)?
             } else {
-                total(conn, from, &w)?
+                total(conn, "events t", &w)?
             };
             let mut stmt = conn
                 .prepare(&format!(
@@ -985,13 +1014,11 @@ impl Store for SqliteStore {
 
     fn images(&self, q: &ListQuery) -> Result<Page<ImageRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         w.search(q, &["name", "reference", "digest"]);
         self.read(|conn| {
             let from = "images t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "images t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {IMAGE_COLUMNS} FROM {from} {} ORDER BY t.critical DESC, t.high DESC, \
@@ -1055,9 +1082,7 @@ impl Store for SqliteStore {
 
     fn findings(&self, q: &ListQuery) -> Result<Page<FindingRow>, StoreError> {
         let mut w = Where::default();
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         if let Some(s) = q.min_severity()? {
             w.add("t.severity >= ?", [Value::Integer(rank(s))]);
         }
@@ -1067,7 +1092,7 @@ impl Store for SqliteStore {
         w.search(q, &["title", "check_id", "name", "namespace", "kind"]);
         self.read(|conn| {
             let from = "findings t JOIN clusters c ON c.id = t.cluster_id";
-            let total = total(conn, from, &w)?;
+            let total = total(conn, "findings t", &w)?;
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT t.id, c.name, t.finding_id, t.check_id, t.severity, t.title, t.kind, \
@@ -1104,9 +1129,7 @@ impl Store for SqliteStore {
             "t.id = (SELECT MAX(s.id) FROM posture_scans s WHERE s.cluster_id = t.cluster_id)",
             [],
         );
-        if let Some(c) = q.cluster.as_deref().filter(|c| !c.is_empty()) {
-            w.add("c.name = ?", [Value::Text(c.to_string())]);
-        }
+        w.cluster(q);
         self.read(|conn| {
             let mut stmt = conn
                 .prepare(&format!(
@@ -1127,6 +1150,85 @@ impl Store for SqliteStore {
                 })
                 .map_err(error)?;
             rows.collect::<rusqlite::Result<_>>().map_err(error)
+        })
+    }
+
+    fn image_reports(
+        &self,
+        cluster: Option<&str>,
+        not_matched_against: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, VulnReport)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT c.name, t.report FROM images t JOIN clusters c ON c.id = t.cluster_id \
+                     WHERE (?1 IS NULL OR c.name = ?1) \
+                     AND (?2 IS NULL OR t.db_updated IS NULL OR t.db_updated != ?2) \
+                     ORDER BY t.id LIMIT ?3",
+                )
+                .map_err(error)?;
+            let rows = stmt
+                .query_map(params![cluster, not_matched_against, limit as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (cluster, text) = row.map_err(error)?;
+                match serde_json::from_str(&text) {
+                    Ok(report) => out.push((cluster, report)),
+                    Err(e) => tracing::warn!("a stored image report does not read back: {e}"),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn export_pending(&self, sink: &str, limit: usize) -> Result<Vec<AlertDetail>, StoreError> {
+        let cursor = self.write(|conn| {
+            // A sink met for the first time starts after the newest alert: turning an
+            // export on does not replay months of history into a SIEM.
+            conn.execute(
+                "INSERT INTO export_cursors (sink, last_alert_id) \
+                 VALUES (?1, (SELECT COALESCE(MAX(id), 0) FROM alerts)) ON CONFLICT DO NOTHING",
+                [sink],
+            )
+            .map_err(error)?;
+            conn.query_row(
+                "SELECT last_alert_id FROM export_cursors WHERE sink = ?1",
+                [sink],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(error)
+        })?;
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {ALERT_COLUMNS}, t.body FROM alerts t \
+                     JOIN clusters c ON c.id = t.cluster_id WHERE t.id > ?1 ORDER BY t.id LIMIT ?2"
+                ))
+                .map_err(error)?;
+            let rows = stmt
+                .query_map(params![cursor, limit as i64], |r| {
+                    Ok(AlertDetail {
+                        row: alert_row(r)?,
+                        alert: json_column(r.get(18)?),
+                    })
+                })
+                .map_err(error)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(error)
+        })
+    }
+
+    fn export_delivered(&self, sink: &str, alert_id: i64) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.execute(
+                "UPDATE export_cursors SET last_alert_id = max(last_alert_id, ?2) WHERE sink = ?1",
+                params![sink, alert_id],
+            )
+            .map(|_| ())
+            .map_err(error)
         })
     }
 

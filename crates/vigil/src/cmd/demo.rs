@@ -103,6 +103,27 @@ const ADVISORIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Writes the demo image as an OCI layout at `dir` and reads its inventory.
+pub fn demo_inventory(dir: &std::path::Path) -> Result<vigil_core::Inventory> {
+    write_oci_layout(dir, "demo", &layers()).context("writing the demo image")?;
+    let target = format!("oci:{}:demo", dir.display());
+    vigil_image::sbom(&target, &vigil_image::SourceOptions::default())
+        .with_context(|| format!("reading {target}"))
+}
+
+/// Writes the demo advisories into a new database at `path`, through the same importer
+/// `vigil db import` uses.
+pub fn demo_database(path: &std::path::Path, scratch: &std::path::Path) -> Result<()> {
+    let records = scratch.join("advisories");
+    std::fs::create_dir_all(&records)?;
+    for (name, text) in ADVISORIES {
+        std::fs::write(records.join(name), text)?;
+    }
+    let mut db = vigil_vulndb::Database::create(path)?;
+    vigil_vulndb::import::import_paths(&mut db, &[records])?;
+    Ok(())
+}
+
 /// Runs `vigil demo`: build the image, inventory it, import the demo advisories through
 /// the same importer `vigil db import` uses, and match.
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -112,21 +133,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .keep
         .clone()
         .unwrap_or_else(|| temp.path().join("demo-layout"));
-    write_oci_layout(&dir, "demo", &layers()).context("writing the demo image")?;
-    let target = format!("oci:{}:demo", dir.display());
-    let inventory = vigil_image::sbom(&target, &vigil_image::SourceOptions::default())
-        .with_context(|| format!("reading {target}"))?;
+    let inventory = demo_inventory(&dir)?;
     let db_path = match &args.db {
         Some(path) => path.clone(),
         None => {
-            let records = temp.path().join("advisories");
-            std::fs::create_dir_all(&records)?;
-            for (name, text) in ADVISORIES {
-                std::fs::write(records.join(name), text)?;
-            }
             let path = temp.path().join("demo-vulndb.sqlite");
-            let mut db = vigil_vulndb::Database::create(&path)?;
-            vigil_vulndb::import::import_paths(&mut db, &[records])?;
+            demo_database(&path, temp.path())?;
             path
         }
     };

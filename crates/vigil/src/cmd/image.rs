@@ -52,6 +52,8 @@ pub struct Args {
     pub db: DbArgs,
     #[command(flatten)]
     pub image: ImageArgs,
+    #[command(flatten)]
+    pub submit: super::server::SubmitArgs,
 }
 
 /// Runs `vigil image`.
@@ -63,6 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let db_path = args.db.path();
     // Open the database first: a missing one should fail before a long pull.
     let db = Database::open(&db_path)?;
+    let server = args.submit.client()?;
     let inventory = super::inventory(&args.target, &args.image)?;
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let mut suppressed = 0;
@@ -81,6 +84,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     write_output(args.output.as_deref(), |out| {
         write_report(format, &report, out)
     })?;
+    if let Some(server) = server {
+        server
+            .send_image(&report)
+            .context("sending the report to the server")?;
+        eprintln!("vigil: report sent to the server");
+    }
     let actionable = report
         .matches
         .iter()

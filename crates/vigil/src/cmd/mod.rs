@@ -12,6 +12,8 @@ pub mod k8s;
 pub mod sbom;
 pub mod sensor;
 pub mod server;
+pub mod server_jobs;
+pub mod up;
 
 /// The inventory of `target`, read with the image options.
 pub fn inventory(target: &str, image: &sbom::ImageArgs) -> anyhow::Result<vigil_core::Inventory> {

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use vigil_server::api::{Server, ingest::AuditJudges};
 use vigil_server::auth::{NewToken, Role};
 use vigil_server::correlate::Windows;
+use vigil_server::export::{self, Exporter, Pacing};
 use vigil_server::store::postgres::PgStore;
 use vigil_server::store::sqlite::SqliteStore;
 use vigil_server::store::{Retention, Store};
@@ -38,7 +39,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct DataArgs {
     /// The data directory (the SQLite database lives here).
-    #[arg(long, value_name = "DIR", env = "VIGIL_DATA_DIR", default_value_os_t = default_data_dir())]
+    #[arg(long, value_name = "DIR", env = "VIGIL_DATA_DIR", global = true, default_value_os_t = default_data_dir())]
     pub data_dir: PathBuf,
     /// A PostgreSQL database (`postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require`)
     /// instead of SQLite under --data-dir: several servers can share it, each ingesting.
@@ -46,6 +47,7 @@ pub struct DataArgs {
         long,
         value_name = "URL",
         env = "VIGIL_DATABASE",
+        global = true,
         hide_env_values = true
     )]
     pub database: Option<String>,
@@ -78,6 +80,52 @@ impl DataArgs {
     }
 }
 
+/// Where a scanner sends its results (`vigil image`, `vigil k8s scan`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SubmitArgs {
+    /// Also send the results to this Vigil server (https://HOST:PORT), with the cluster
+    /// token from VIGIL_TOKEN or --token-file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_SERVER",
+        help_heading = "Sending to a server"
+    )]
+    pub server: Option<String>,
+    /// File holding the cluster token (default: the VIGIL_TOKEN environment variable).
+    #[arg(long, value_name = "FILE", help_heading = "Sending to a server")]
+    pub token_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the server.
+    #[arg(long, value_name = "FILE", help_heading = "Sending to a server")]
+    pub server_ca: Option<PathBuf>,
+}
+
+impl SubmitArgs {
+    /// The client, when a server was given.
+    pub fn client(&self) -> Result<Option<vigil_server::client::Client>> {
+        let Some(server) = &self.server else {
+            return Ok(None);
+        };
+        let token = match &self.token_file {
+            Some(f) => {
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+            }
+            None => std::env::var("VIGIL_TOKEN")
+                .context("--server needs a token: set VIGIL_TOKEN or give --token-file")?,
+        };
+        let ca = self
+            .server_ca
+            .as_deref()
+            .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+            .transpose()?;
+        Ok(Some(vigil_server::client::Client::new(
+            server,
+            &token,
+            ca.as_deref(),
+        )?))
+    }
+}
+
 /// `vigil server serve` arguments.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -90,6 +138,10 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require every client to present a TLS certificate signed by a CA in this file
+    /// (PEM): mutual TLS, in addition to the bearer tokens.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
     /// Allow plain HTTP on an address other than loopback.
     #[arg(long)]
     pub insecure: bool,
@@ -124,6 +176,74 @@ pub struct ServeArgs {
     /// Rules that judge audit events sent to /api/v1/ingest/audit.
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+    #[command(flatten)]
+    pub jobs: super::server_jobs::JobArgs,
+}
+
+/// Where alerts are sent on to (each repeatable; delivery is at least once, retried).
+#[derive(clap::Args, Debug, Default)]
+pub struct ExportArgs {
+    /// POST each new alert as JSON to this URL (signed when --export-webhook-secret is given).
+    #[arg(long, value_name = "URL")]
+    pub export_webhook: Vec<String>,
+    /// File holding the HMAC-SHA256 key that signs webhook bodies (X-Vigil-Signature).
+    #[arg(long, value_name = "FILE")]
+    pub export_webhook_secret: Option<PathBuf>,
+    /// Send each new alert as syslog (RFC 5424, CEF payload) to tcp://HOST:PORT or tls://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub export_syslog: Vec<String>,
+    /// Write each new alert as an OCSF Detection Finding: appended to a file, or POSTed to
+    /// an http(s):// URL.
+    #[arg(long, value_name = "FILE|URL")]
+    pub export_ocsf: Vec<String>,
+    /// Post each new alert to a Slack-compatible incoming webhook.
+    #[arg(long, value_name = "URL")]
+    pub export_slack: Vec<String>,
+    /// Extra CA certificates (PEM) trusted by the exports, beside the system's.
+    #[arg(long, value_name = "FILE")]
+    pub export_ca: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    /// The sinks asked for.
+    pub fn sinks(&self) -> Result<Vec<Box<dyn export::Sink>>> {
+        let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let ca = self.export_ca.as_deref().map(read).transpose()?;
+        let secret = self
+            .export_webhook_secret
+            .as_deref()
+            .map(read)
+            .transpose()?;
+        if secret.as_ref().is_some_and(|s| s.trim_ascii().is_empty()) {
+            bail!("--export-webhook-secret: the file is empty");
+        }
+        let secret = secret.map(|s| s.trim_ascii().to_vec());
+        let client = || export::http_client(ca.as_deref()).map_err(anyhow::Error::from);
+        let mut sinks: Vec<Box<dyn export::Sink>> = Vec::new();
+        for url in &self.export_webhook {
+            sinks.push(Box::new(export::webhook::Webhook::new(
+                url,
+                secret.clone(),
+                client()?,
+            )));
+        }
+        for url in &self.export_syslog {
+            sinks.push(Box::new(export::syslog::Syslog::new(url, ca.as_deref())?));
+        }
+        for target in &self.export_ocsf {
+            if target.starts_with("http://") || target.starts_with("https://") {
+                sinks.push(Box::new(export::ocsf::Ocsf::http(target, client()?)));
+            } else {
+                sinks.push(Box::new(export::ocsf::Ocsf::file(PathBuf::from(target))));
+            }
+        }
+        for url in &self.export_slack {
+            sinks.push(Box::new(export::slack::Slack::new(url, client()?)));
+        }
+        Ok(sinks)
+    }
 }
 
 /// `vigil server token` arguments.
@@ -263,6 +383,12 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         args.tls_key.as_deref(),
         args.insecure,
     )?;
+    let tls = match (&args.client_ca, &args.tls_cert, &args.tls_key) {
+        (Some(ca), Some(cert), Some(key)) => {
+            Some(listen::tls::server_config_with_client_ca(cert, key, ca)?)
+        }
+        _ => tls,
+    };
     let store = args.data.open(Duration::from_secs(args.db_wait))?;
     report_tokens(store.as_ref(), &args.data)?;
     let retention = Retention {
@@ -270,9 +396,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         alerts_ms: args.keep_alerts.max(1) * 24 * 3600 * 1000,
         scans_ms: args.keep_scans.max(1) * 24 * 3600 * 1000,
     };
+    let sinks = args.exports.sinks()?;
     let pruner = Pruner::start(Arc::clone(&store), retention)?;
+    let exporter = Exporter::start(Arc::clone(&store), sinks, Pacing::default())
+        .context("starting the exports")?;
+    let jobs = super::server_jobs::Jobs::start(Arc::clone(&store), &args.jobs)?;
     let router = vigil_server::api::router(Arc::new(server(&args, store)?));
     let served = listen::serve_until_signal(addr, tls, move |req| handle(router.clone(), req));
+    jobs.stop();
+    exporter.stop();
     pruner.stop();
     served?;
     Ok(ExitCode::SUCCESS)
@@ -295,7 +427,7 @@ fn report_tokens(store: &dyn Store, data: &DataArgs) -> Result<()> {
 
 /// Answers one request with the API router, its body collected (answers are small JSON
 /// pages and the dashboard's files).
-async fn handle(router: axum::Router, req: Request<Incoming>) -> listen::Reply {
+pub async fn handle(router: axum::Router, req: Request<Incoming>) -> listen::Reply {
     let response = match router.oneshot(req.map(axum::body::Body::new)).await {
         Ok(r) => r,
         Err(never) => match never {},

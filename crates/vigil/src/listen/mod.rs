@@ -106,6 +106,21 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Reply> + Send + 'static,
 {
+    serve_until_signal_then(addr, tls, handler, |_| {})
+}
+
+/// [`serve_until_signal`], calling `listening` with the bound URL once the socket is open
+/// (after the `listening on` line), for commands that print more about where they are.
+pub fn serve_until_signal_then<H, F>(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: H,
+    listening: impl FnOnce(&str) + Send + 'static,
+) -> Result<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Reply> + Send + 'static,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -114,6 +129,7 @@ where
         let signals = crate::signal::Signals::new()?;
         let listener = Listener::bind(addr, tls, Limits::default()).await?;
         eprintln!("vigil: listening on {}", listener.url());
+        listening(&listener.url());
         listener.serve(handler, signals.first()).await
     });
     // Requests cut off by the drain timeout still hold their tasks; end them.

@@ -45,6 +45,8 @@ pub struct ScanArgs {
     /// Exit with this code when findings remain after filtering (default 0).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub exit_code: u8,
+    #[command(flatten)]
+    pub submit: crate::cmd::server::SubmitArgs,
 }
 
 /// Runs `vigil k8s scan`.
@@ -53,6 +55,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         bail!("unknown format {}", args.format);
     };
     let images = read_images(&args.images)?;
+    let server = args.submit.client()?;
     let read = args.source.read()?;
     let (inv, source, name) = (read.inventory, read.kind, read.name);
     let mut report = vigil_kube::report::scan(&inv, source, &name, &images);
@@ -69,6 +72,12 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         PostureFormat::Table => posture_table::write(&report, color, out),
         _ => write_posture(format, &report, out),
     })?;
+    if let Some(server) = server {
+        server
+            .send_posture(&report)
+            .context("sending the scan to the server")?;
+        eprintln!("vigil: scan sent to the server");
+    }
     if !report.complete() {
         eprintln!(
             "warning: the scan is partial ({} resource type(s) could not be read); findings may be missing",
