@@ -5,6 +5,7 @@
 //! (below); SQL stays inside the implementations. Calls block: the HTTP side runs them on
 //! the blocking pool.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::auth::{Principal, Role};

@@ -15,6 +15,7 @@ use vigil_server::api::{Server, ingest::AuditJudges};
 use vigil_server::auth::{NewToken, Role};
 use vigil_server::correlate::Windows;
 use vigil_server::export::{self, Exporter, Pacing};
+use vigil_server::store::postgres::PgStore;
 use vigil_server::store::sqlite::SqliteStore;
 use vigil_server::store::{Retention, Store};
 
@@ -40,6 +41,16 @@ pub struct DataArgs {
     /// The data directory (the SQLite database lives here).
     #[arg(long, value_name = "DIR", env = "VIGIL_DATA_DIR", global = true, default_value_os_t = default_data_dir())]
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require`)
+    /// instead of SQLite under --data-dir: several servers can share it, each ingesting.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_DATABASE",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -50,12 +61,22 @@ fn default_data_dir() -> PathBuf {
 }
 
 impl DataArgs {
-    /// Opens the store, creating the directory and database when missing.
-    pub fn open(&self, busy: Duration) -> Result<SqliteStore> {
+    /// Opens the store: the PostgreSQL database when --database names one, else SQLite
+    /// under the data directory (created when missing).
+    pub fn open(&self, busy: Duration) -> Result<Arc<dyn Store>> {
+        if let Some(url) = &self.database {
+            if !vigil_server::store::postgres::is_url(url) {
+                bail!("--database: {url:?} is not a postgres:// or postgresql:// URL");
+            }
+            let store = PgStore::open(url, busy).context("opening the PostgreSQL database")?;
+            return Ok(Arc::new(store));
+        }
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("creating {}", self.data_dir.display()))?;
         let path = self.data_dir.join("vigil.db");
-        SqliteStore::open(&path, busy).with_context(|| format!("opening {}", path.display()))
+        let store = SqliteStore::open(&path, busy)
+            .with_context(|| format!("opening {}", path.display()))?;
+        Ok(Arc::new(store))
     }
 }
 
@@ -292,7 +313,7 @@ fn token(args: TokenArgs) -> Result<ExitCode> {
                 Role::Admin => "admin".to_string(),
                 Role::Cluster(c) => c.clone(),
             });
-            let token = create_token(&store, &name, &role)?;
+            let token = create_token(store.as_ref(), &name, &role)?;
             println!("{token}");
         }
         TokenCommand::List => {
@@ -368,8 +389,8 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         }
         _ => tls,
     };
-    let store: Arc<dyn Store> = Arc::new(args.data.open(Duration::from_secs(args.db_wait))?);
-    report_tokens(store.as_ref(), &args.data.data_dir)?;
+    let store = args.data.open(Duration::from_secs(args.db_wait))?;
+    report_tokens(store.as_ref(), &args.data)?;
     let retention = Retention {
         events_ms: args.keep_events.max(1) * 24 * 3600 * 1000,
         alerts_ms: args.keep_alerts.max(1) * 24 * 3600 * 1000,
@@ -390,12 +411,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
 }
 
 /// Says how to get a token when there is none yet.
-fn report_tokens(store: &dyn Store, data_dir: &Path) -> Result<()> {
+fn report_tokens(store: &dyn Store, data: &DataArgs) -> Result<()> {
     if store.tokens()?.is_empty() {
+        let at = match &data.database {
+            Some(_) => "--database URL".to_string(),
+            None => format!("--data-dir {}", data.data_dir.display()),
+        };
         eprintln!(
-            "vigil: no tokens yet; make one with `vigil server token create --admin --data-dir {}` \
-             (and `--cluster NAME` for each cluster)",
-            data_dir.display()
+            "vigil: no tokens yet; make one with `vigil server token create --admin {at}` \
+             (and `--cluster NAME` for each cluster)"
         );
     }
     Ok(())

@@ -253,7 +253,7 @@ fn start_sensor(
 /// Runs `vigil up`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let (addr, tls) = listen::endpoint(&args.listen, None, None, false)?;
-    let store: Arc<dyn Store> = Arc::new(args.data.open(Duration::from_secs(5))?);
+    let store: Arc<dyn Store> = args.data.open(Duration::from_secs(5))?;
     let dir = &args.data.data_dir;
     let admin = standing_token(store.as_ref(), dir, "up-admin", &Role::Admin)?;
     standing_token(
