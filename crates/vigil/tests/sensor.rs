@@ -200,3 +200,148 @@ fn sensor_refuses_a_bad_rules_file_before_loading() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--alerts-only needs rules"));
 }
+
+/// A `vigil server` on a free port, with an admin and a `prod` cluster token.
+struct Backend {
+    child: std::process::Child,
+    url: String,
+    admin: String,
+    prod: String,
+}
+
+impl Backend {
+    fn start(data: &std::path::Path) -> Backend {
+        let token = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+                .args(["server", "token", "create", "--data-dir"])
+                .arg(data)
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let (admin, prod) = (
+            token(&["--admin", "--name", "a"]),
+            token(&["--cluster", "prod", "--name", "p"]),
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["server", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let url = loop {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "the server stopped"
+            );
+            if let Some(u) = line.trim().strip_prefix("vigil: listening on ") {
+                break u.trim_end_matches('/').to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Backend {
+            child,
+            url,
+            admin,
+            prod,
+        }
+    }
+
+    fn total(&self, query: &str) -> u64 {
+        let page: serde_json::Value = reqwest::blocking::Client::new()
+            .get(format!("{}/api/v1/{query}", self.url))
+            .bearer_auth(&self.admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        page["total"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `vigil sensor --server URL` for `secs` seconds, reading /etc/shadow (a watched
+/// path) a few times once it is attached; returns its stderr.
+fn publish_for(url: &str, token: &str, spool: &std::path::Path, secs: u64) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "sensor",
+            "--node-name",
+            "pub-test",
+            "--server",
+            url,
+            "--duration",
+        ])
+        .arg(secs.to_string())
+        .arg("--spool-dir")
+        .arg(spool)
+        .env("VIGIL_TOKEN", token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        all.push_str(&line);
+        if line.contains("attached") {
+            for _ in 0..3 {
+                let _ = std::fs::read("/etc/shadow");
+                let _ = Command::new("cat").arg("/etc/shadow").output();
+            }
+        }
+    }
+    assert!(child.wait().unwrap().success(), "{all}");
+    all
+}
+
+/// `vigil sensor --server`: with the server away, events wait in the spool through a
+/// sensor restart; once it is back they arrive, the waiting ones first, each once.
+#[test]
+fn sensor_publishes_through_the_spool_to_the_server() {
+    if !can_run() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let data = dir.path().join("data");
+    // The server is away: nothing listens on this port.
+    let away = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let away_url = format!("http://{}", away.local_addr().unwrap());
+    drop(away);
+    let backend = Backend::start(&data);
+    let first = publish_for(&away_url, &backend.prod, &spool, 3);
+    assert!(first.contains("published 0 batches"), "{first}");
+    assert!(!first.contains(" 0 bytes wait"), "{first}");
+
+    let second = publish_for(&backend.url, &backend.prod, &spool, 3);
+    assert!(
+        second.contains("batches from before wait in the spool"),
+        "{second}"
+    );
+    assert!(second.contains(" 0 bytes wait in the spool"), "{second}");
+    // Both runs' reads of /etc/shadow arrived: at least 3 cat opens each.
+    let opens = backend.total("events?kind=open&q=pub-test&limit=1");
+    assert!(
+        opens >= 6,
+        "opens of /etc/shadow stored: {opens}\n{first}\n{second}"
+    );
+    // A third run sends nothing twice.
+    let before = backend.total("events?limit=1");
+    let third = publish_for(&backend.url, &backend.prod, &spool, 1);
+    assert!(!third.contains("batches from before"), "{third}");
+    assert!(backend.total("events?limit=1") >= before);
+}

@@ -7,12 +7,16 @@ use anyhow::{Context, Result};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigil_sensor::collector::{self, Config};
 use vigil_sensor::detect;
 use vigil_sensor::enrich::{Enricher, NoMetadata, ProcFs};
 use vigil_sensor::pipeline::Pipeline;
-use vigil_sensor::sink::JsonLines;
+use vigil_sensor::publish::{self, Publisher};
+use vigil_sensor::sink::{JsonLines, SpoolSink, Tee};
+use vigil_sensor::spool::{self, Spool};
 use vigil_sensor::watch::{DEFAULT_WATCHES, WatchTable};
 
 /// `vigil sensor` arguments.
@@ -42,9 +46,10 @@ Examples:
   vigil sensor --watch /etc/shadow --watch /home/"
 )]
 pub struct Args {
-    /// Where events go: `stdout` or a file (appended to).
-    #[arg(short, long, value_name = "stdout|FILE", default_value = "stdout")]
-    pub output: String,
+    /// Where events go: `stdout` or a file (appended to). Default: stdout, or nowhere
+    /// but the server when --server is given.
+    #[arg(short, long, value_name = "stdout|FILE")]
+    pub output: Option<String>,
     /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "SECS")]
     pub duration: Option<u64>,
@@ -68,6 +73,128 @@ pub struct Args {
     /// Write alerts only, not the events.
     #[arg(long, help_heading = "Rules")]
     pub alerts_only: bool,
+    /// Send events and alerts to this Vigil server (https://HOST:PORT) through the disk
+    /// spool, with the cluster token from VIGIL_TOKEN or --token-file.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VIGIL_SERVER",
+        help_heading = "Publishing"
+    )]
+    pub server: Option<String>,
+    /// File holding the cluster token (default: the VIGIL_TOKEN environment variable).
+    #[arg(long, value_name = "FILE", help_heading = "Publishing")]
+    pub token_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for the server.
+    #[arg(long, value_name = "FILE", help_heading = "Publishing")]
+    pub server_ca: Option<PathBuf>,
+    /// Client certificate and key (one PEM file) for servers that require mutual TLS.
+    #[arg(long, value_name = "FILE", help_heading = "Publishing")]
+    pub client_cert: Option<PathBuf>,
+    /// The spool folder: what waits for the server, kept across restarts.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/vigil/spool",
+        help_heading = "Publishing"
+    )]
+    pub spool_dir: PathBuf,
+    /// The spool's bound in MiB; past it the oldest raw events are dropped (never alerts).
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = 1024,
+        help_heading = "Publishing"
+    )]
+    pub spool_max_mib: u64,
+}
+
+/// The spool and the publisher's thread, when --server is given.
+struct Publishing {
+    spool: Arc<Mutex<Spool>>,
+    publisher: Arc<Publisher>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Publishing {
+    fn start(args: &Args, node: &str) -> Result<Option<Publishing>> {
+        let Some(server) = &args.server else {
+            return Ok(None);
+        };
+        let token = match &args.token_file {
+            Some(f) => {
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+            }
+            None => std::env::var("VIGIL_TOKEN")
+                .context("--server needs a token: set VIGIL_TOKEN or give --token-file")?,
+        };
+        let read =
+            |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let limits = spool::Limits {
+            max_bytes: args.spool_max_mib.max(1) << 20,
+            ..spool::Limits::default()
+        };
+        let spool = Spool::open(&args.spool_dir, limits)
+            .with_context(|| format!("opening the spool {}", args.spool_dir.display()))?;
+        let waiting = spool.sealed().map(|s| s.len()).unwrap_or(0);
+        if waiting > 0 {
+            eprintln!("vigil: {waiting} batches from before wait in the spool; sending them first");
+        }
+        let spool = Arc::new(Mutex::new(spool));
+        let config = publish::Config {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.trim().to_string(),
+            node: node.to_string(),
+            ca: args.server_ca.as_ref().map(read).transpose()?,
+            identity: args.client_cert.as_ref().map(read).transpose()?,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            idle: Duration::from_millis(500),
+        };
+        let publisher = Arc::new(Publisher::new(config, Arc::clone(&spool))?);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (publisher, stop) = (Arc::clone(&publisher), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name("publish".into())
+                .spawn(move || publisher.run(&stop))
+                .context("starting the publisher")?
+        };
+        Ok(Some(Publishing {
+            spool,
+            publisher,
+            stop,
+            thread,
+        }))
+    }
+
+    /// Seals what is open, sends what it can, and says what stays in the spool.
+    fn finish(self) {
+        if let Ok(mut s) = self.spool.lock() {
+            for lane in [spool::Lane::Alerts, spool::Lane::Events] {
+                if let Err(e) = s.seal(lane) {
+                    tracing::warn!("sealing the spool: {e}");
+                }
+            }
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        let stats = &self.publisher.stats;
+        let (bytes, dropped) = self
+            .spool
+            .lock()
+            .map(|s| (s.bytes(), s.dropped()))
+            .unwrap_or_default();
+        eprintln!(
+            "vigil: published {} batches ({} events and alerts), {} refused; {} bytes wait in the spool; {} events dropped for room",
+            stats.batches.load(Ordering::Relaxed),
+            stats.lines.load(Ordering::Relaxed),
+            stats.rejected.load(Ordering::Relaxed),
+            bytes,
+            dropped.events,
+        );
+    }
 }
 
 /// Runs `vigil sensor`.
@@ -96,18 +223,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // Root, BTF and tracefs are checked before anything is opened, with a plain message.
     collector::preflight()?;
 
-    let out: Box<dyn Write> = if args.output == "stdout" || args.output == "-" {
-        Box::new(BufWriter::with_capacity(64 * 1024, std::io::stdout()))
-    } else {
-        let path = PathBuf::from(&args.output);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        Box::new(BufWriter::with_capacity(64 * 1024, file))
+    let output = args
+        .output
+        .clone()
+        .or_else(|| args.server.is_none().then(|| "stdout".to_string()));
+    let lines: Option<JsonLines<Box<dyn Write>>> = match output.as_deref() {
+        None => None,
+        Some("stdout" | "-") => Some(JsonLines::new(Box::new(BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        )))),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {path}"))?;
+            Some(JsonLines::new(Box::new(BufWriter::with_capacity(
+                64 * 1024,
+                file,
+            ))))
+        }
     };
-    let node = match args.node_name {
+    let node = match args.node_name.clone() {
         Some(n) => n,
         None => rustix::system::uname()
             .nodename()
@@ -115,22 +253,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .into_owned(),
     };
     let stop = crate::signal::stop_flag()?;
+    let publishing = Publishing::start(&args, &node)?;
+    let sink = Tee(
+        publishing
+            .as_ref()
+            .map(|p| SpoolSink::new(Arc::clone(&p.spool))),
+        lines,
+    );
     let enricher = Enricher::new(Box::new(ProcFs), Box::new(NoMetadata));
     let judged_by = rules.as_ref().map_or(0, |r| r.len());
     let alerts_only = args.alerts_only;
-    let mut pipeline =
-        Pipeline::new(enricher, node, watches, JsonLines::new(out)).on_attached(move |attached| {
-            eprintln!(
-                "vigil: sensor attached ({} programs, {judged_by} rules); {} follow",
-                attached.programs.len(),
-                if alerts_only { "alerts" } else { "events" },
-            );
-            for (name, why) in &attached.missing {
-                tracing::warn!(program = %name, "not attached: {why}");
-            }
-        });
+    let mut pipeline = Pipeline::new(enricher, node, watches, sink).on_attached(move |attached| {
+        eprintln!(
+            "vigil: sensor attached ({} programs, {judged_by} rules); {} follow",
+            attached.programs.len(),
+            if alerts_only { "alerts" } else { "events" },
+        );
+        for (name, why) in &attached.missing {
+            tracing::warn!(program = %name, "not attached: {why}");
+        }
+    });
     if let Some(rules) = rules {
-        pipeline = pipeline.with_rules(std::sync::Arc::new(rules), args.alerts_only);
+        pipeline = pipeline.with_rules(Arc::new(rules), args.alerts_only);
     }
     let started = Instant::now();
     let until = args.duration.map(|s| started + Duration::from_secs(s));
@@ -146,8 +290,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         stats.user_drops,
         pipeline.sink_errors,
     );
+    if let Some(p) = publishing {
+        p.finish();
+    }
     if let Some(e) = &pipeline.last_error {
-        anyhow::bail!("writing events to {}: {e}", args.output);
+        anyhow::bail!(
+            "writing events to {}: {e}",
+            output.as_deref().unwrap_or("the spool")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
