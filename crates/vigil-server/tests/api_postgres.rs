@@ -95,6 +95,7 @@ both! {
     image_and_posture_reports_are_readable;
     retention_prunes_old_data;
     the_openapi_document_lists_every_route;
+    events_are_found_by_pod_node_container_prefix_kind_and_cluster;
 }
 
 /// Two replicas (two stores, two routers) on one database, each sent the same cluster's

@@ -1,9 +1,9 @@
 //! The API tests that hold for every store, written once over a [`Fixture`] whose store is
 //! any [`Store`]: `tests/api_postgres.rs` runs each against SQLite and PostgreSQL.
 //!
-//! The bodies are those of `tests/api.rs` (which keeps the SQLite-only ones: a locked
-//! SQLite file, `user_version`); store calls made directly go through [`blocking`], as
-//! the API's own do, since a PostgreSQL client must not block an async worker.
+//! `tests/api.rs` keeps the SQLite-only ones (a locked SQLite file, `user_version`).
+//! Store calls made directly go through [`blocking`], as the API's own do, since a
+//! PostgreSQL client must not block an async worker.
 
 #![allow(dead_code)]
 
@@ -557,4 +557,44 @@ pub async fn the_openapi_document_lists_every_route(f: Fixture) {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["AlertRow"].is_object());
+}
+
+pub async fn events_are_found_by_pod_node_container_prefix_kind_and_cluster(f: Fixture) {
+    let mut events = vec![
+        exec_event("web-1", "2026-11-29T10:00:00Z"),
+        exec_event("web-10", "2026-11-29T10:01:00Z"),
+    ];
+    events[1]["container_id"] = json!("beef00112233");
+    events[1]["kind"] = json!("open");
+    let batch = json!({"batch_id": "b1", "events": events});
+    call(&f.app, post("/api/v1/ingest/sensor", &f.prod, &batch)).await;
+    call(&f.app, post("/api/v1/ingest/sensor", &f.staging, &batch)).await;
+    let total = |page: Value| page["total"].as_u64().unwrap();
+    let q = |path: &str| get(path, &f.admin);
+    assert_eq!(total(call(&f.app, q("/api/v1/events")).await.2), 4);
+    assert_eq!(
+        total(call(&f.app, q("/api/v1/events?q=web-1")).await.2),
+        2,
+        "pods match exactly"
+    );
+    assert_eq!(
+        total(call(&f.app, q("/api/v1/events?q=beef")).await.2),
+        2,
+        "container ids by their start"
+    );
+    assert_eq!(total(call(&f.app, q("/api/v1/events?q=node-1")).await.2), 4);
+    assert_eq!(total(call(&f.app, q("/api/v1/events?q=eb-1")).await.2), 0);
+    assert_eq!(
+        total(
+            call(&f.app, q("/api/v1/events?kind=open&cluster=prod"))
+                .await
+                .2
+        ),
+        1
+    );
+    let (_, _, page) = call(&f.app, q("/api/v1/events?cluster=staging&limit=1")).await;
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["pod"], "web-10", "latest first");
+    assert_eq!(page["items"][0]["cluster"], "staging");
 }
