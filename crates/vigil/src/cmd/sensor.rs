@@ -73,21 +73,9 @@ pub struct Args {
     /// Write alerts only, not the events.
     #[arg(long, help_heading = "Rules")]
     pub alerts_only: bool,
-    /// Send events and alerts to this Vigil server (https://HOST:PORT) through the disk
-    /// spool, with the cluster token from VIGIL_TOKEN or --token-file.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "VIGIL_SERVER",
-        help_heading = "Publishing"
-    )]
-    pub server: Option<String>,
-    /// File holding the cluster token (default: the VIGIL_TOKEN environment variable).
-    #[arg(long, value_name = "FILE", help_heading = "Publishing")]
-    pub token_file: Option<PathBuf>,
-    /// Extra CA certificates (PEM) to trust for the server.
-    #[arg(long, value_name = "FILE", help_heading = "Publishing")]
-    pub server_ca: Option<PathBuf>,
+    /// The server events and alerts go to (through the disk spool), its token and CA.
+    #[command(flatten)]
+    pub submit: super::server::SubmitArgs,
     /// Client certificate and key (one PEM file) for servers that require mutual TLS.
     #[arg(long, value_name = "FILE", help_heading = "Publishing")]
     pub client_cert: Option<PathBuf>,
@@ -119,15 +107,8 @@ struct Publishing {
 
 impl Publishing {
     fn start(args: &Args, node: &str) -> Result<Option<Publishing>> {
-        let Some(server) = &args.server else {
+        let Some(server) = &args.submit.server else {
             return Ok(None);
-        };
-        let token = match &args.token_file {
-            Some(f) => {
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
-            }
-            None => std::env::var("VIGIL_TOKEN")
-                .context("--server needs a token: set VIGIL_TOKEN or give --token-file")?,
         };
         let read =
             |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
@@ -144,9 +125,9 @@ impl Publishing {
         let spool = Arc::new(Mutex::new(spool));
         let config = publish::Config {
             server: server.trim_end_matches('/').to_string(),
-            token: token.trim().to_string(),
+            token: args.submit.token()?,
             node: node.to_string(),
-            ca: args.server_ca.as_ref().map(read).transpose()?,
+            ca: args.submit.ca()?,
             identity: args.client_cert.as_ref().map(read).transpose()?,
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
@@ -226,7 +207,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let output = args
         .output
         .clone()
-        .or_else(|| args.server.is_none().then(|| "stdout".to_string()));
+        .or_else(|| args.submit.server.is_none().then(|| "stdout".to_string()));
     let lines: Option<JsonLines<Box<dyn Write>>> = match output.as_deref() {
         None => None,
         Some("stdout" | "-") => Some(JsonLines::new(Box::new(BufWriter::with_capacity(

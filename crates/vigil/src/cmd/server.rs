@@ -83,8 +83,8 @@ impl DataArgs {
 /// Where a scanner sends its results (`vigil image`, `vigil k8s scan`).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct SubmitArgs {
-    /// Also send the results to this Vigil server (https://HOST:PORT), with the cluster
-    /// token from VIGIL_TOKEN or --token-file.
+    /// Send to this Vigil server (https://HOST:PORT), with the cluster token from
+    /// VIGIL_TOKEN or --token-file.
     #[arg(
         long,
         value_name = "URL",
@@ -101,11 +101,8 @@ pub struct SubmitArgs {
 }
 
 impl SubmitArgs {
-    /// The client, when a server was given.
-    pub fn client(&self) -> Result<Option<vigil_server::client::Client>> {
-        let Some(server) = &self.server else {
-            return Ok(None);
-        };
+    /// The cluster token: from --token-file, else `VIGIL_TOKEN`.
+    pub fn token(&self) -> Result<String> {
         let token = match &self.token_file {
             Some(f) => {
                 std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
@@ -113,14 +110,26 @@ impl SubmitArgs {
             None => std::env::var("VIGIL_TOKEN")
                 .context("--server needs a token: set VIGIL_TOKEN or give --token-file")?,
         };
-        let ca = self
-            .server_ca
+        Ok(token.trim().to_string())
+    }
+
+    /// The extra CA certificates (PEM), when given.
+    pub fn ca(&self) -> Result<Option<Vec<u8>>> {
+        self.server_ca
             .as_deref()
             .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
-            .transpose()?;
+            .transpose()
+    }
+
+    /// The client, when a server was given.
+    pub fn client(&self) -> Result<Option<vigil_server::client::Client>> {
+        let Some(server) = &self.server else {
+            return Ok(None);
+        };
+        let ca = self.ca()?;
         Ok(Some(vigil_server::client::Client::new(
             server,
-            &token,
+            &self.token()?,
             ca.as_deref(),
         )?))
     }
