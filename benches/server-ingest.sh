@@ -17,7 +17,9 @@ events=${EVENTS:-500}
 clients=${CLIENTS:-8}
 stores=${STORES:-sqlite postgres}
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt-get install -y -q postgresql >/dev/null
-cargo build --release -q -p vigil -p vigil-server --example ingest_load
+# Two builds: with --example, cargo builds only the example, not the vigil binary.
+cargo build --release -q -p vigil
+cargo build --release -q -p vigil-server --example ingest_load
 vigil=$PWD/target/release/vigil
 load=$PWD/target/release/examples/ingest_load
 args=(--vigil "$vigil" --runs "$runs" --seconds "$secs" --rate "$rate" --events "$events" --clients "$clients")
